@@ -1,0 +1,82 @@
+# cityos — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_SIZE ?= small
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+VENDOR := src/cityos/web/static/vendor
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: run test install install-dev assets browser lint typecheck test-sqlite test-postgres migrate demo bench clean messages
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+node_modules/.package-lock.json: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENDOR)/.copied: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)/htmx $(VENDOR)/echarts $(VENDOR)/maplibre
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
+	cp node_modules/maplibre-gl/dist/maplibre-gl.js node_modules/maplibre-gl/dist/maplibre-gl.css $(VENDOR)/maplibre/
+	@touch $@
+
+assets: $(VENDOR)/.copied
+
+# Debian's Chromium for the browser tests (never a downloaded browser build).
+browser:
+	@if ! command -v chromium >/dev/null; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi
+	@command -v chromium >/dev/null && chromium --version
+
+migrate: install
+	$(BIN)/cityos db upgrade
+
+demo: migrate
+	$(BIN)/cityos demo generate --size $(DEMO_SIZE) --if-missing
+
+run: install assets migrate
+	$(BIN)/cityos demo generate --size $(DEMO_SIZE) --if-missing
+	$(BIN)/cityos serve --host $(HOST) --port $(PORT)
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/mypy src/cityos
+
+test-sqlite: install-dev assets browser
+	$(BIN)/pytest -q -p no:cacheprovider
+
+# PostgreSQL pass: always in CI (CITYOS_REQUIRE_SERVICES=1), otherwise when reachable.
+test-postgres: install-dev assets
+	@if [ "$$CITYOS_REQUIRE_SERVICES" = "1" ] || $(BIN)/python scripts/pg_reachable.py "$(PG_TEST_URL)"; then \
+	  CITYOS_TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest -q -p no:cacheprovider -m "not browser"; \
+	else echo "PostgreSQL not reachable at $(PG_TEST_URL): skipping the PostgreSQL pass"; fi
+
+test: lint test-sqlite test-postgres
+
+bench: install assets
+	$(BIN)/python bench/locate.py
+	$(BIN)/python bench/api_read.py
+
+messages: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot src/cityos
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) var/cityos.db*

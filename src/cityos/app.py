@@ -1,0 +1,82 @@
+"""FastAPI application factory: mounts every module's routers and pages."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.responses import JSONResponse, Response
+
+from cityos import __version__
+from cityos.core.logging import configure_logging
+from cityos.core.runtime import Runtime
+from cityos.core.settings import Settings, get_settings
+from cityos.web import errors, middleware
+from cityos.web.templating import STATIC_DIR
+
+log = structlog.get_logger(__name__)
+
+
+def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.0) -> None:
+    """Retries events whose first delivery failed (at-least-once)."""
+    while not stop.wait(interval):
+        try:
+            runtime.bus.deliver_pending()
+        except Exception:
+            log.exception("bus.poller_failed")
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        rt = runtime or Runtime.create(settings)
+        app.state.runtime = rt
+        stop = threading.Event()
+        poller = threading.Thread(target=_outbox_poller, args=(rt, stop), daemon=True, name="outbox")
+        if owned:
+            poller.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if owned:
+                rt.close()
+
+    app = FastAPI(
+        title="cityos", version=__version__, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json"
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    errors.install(app)
+    middleware.install(app)
+    STATIC_DIR.mkdir(parents=True, exist_ok=True)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        rt: Runtime = app.state.runtime
+        try:
+            with rt.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__, "database": rt.engine.dialect.name})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    from cityos.routes import include_all
+
+    include_all(app)
+    return app

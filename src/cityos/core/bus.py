@@ -1,0 +1,148 @@
+"""The event bus: transactional outbox, at-least-once delivery, idempotent handlers.
+
+``publish(session, event)`` writes the event to the outbox in the caller's transaction.
+After that transaction commits, the bus hands pending events to its transport; a
+rolled-back transaction leaves no event behind. Each handler runs in its own transaction
+and records the event key in ``handled_event``, so redelivery after a crash does no
+work twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import structlog
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityos.core.db import unit_of_work, utcnow
+from cityos.core.models import HandledEvent, OutboxEvent
+
+log = structlog.get_logger(__name__)
+
+_PENDING_FLAG = "cityos.outbox_pending"
+
+
+class Event(BaseModel):
+    """Base class of bus events; subclasses set ``topic``."""
+
+    model_config = ConfigDict(frozen=True)
+    topic: ClassVar[str]
+
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Session, Any], None]
+
+_event_types: dict[str, type[Event]] = {}
+
+
+def event_type(cls: type[E]) -> type[E]:
+    """Register an event class so delivered payloads can be parsed back into it."""
+    _event_types[cls.topic] = cls
+    return cls
+
+
+def publish(session: Session, evt: Event, *, key: str | None = None) -> str:
+    """Queue ``evt`` for delivery after the session's transaction commits."""
+    key = key or uuid.uuid4().hex
+    session.add(OutboxEvent(key=key, topic=evt.topic, payload=evt.model_dump(mode="json")))
+    session.info[_PENDING_FLAG] = True
+    return key
+
+
+class Transport(Protocol):
+    def send(self, bus: Bus, topic: str, key: str, payload: dict[str, Any]) -> None: ...
+
+
+class InProcessTransport:
+    """Delivers by calling the subscribed handlers in this process."""
+
+    def send(self, bus: Bus, topic: str, key: str, payload: dict[str, Any]) -> None:
+        bus.dispatch(topic, key, payload)
+
+
+class Bus:
+    def __init__(self, session_factory: sessionmaker[Session], transport: Transport | None = None) -> None:
+        self.session_factory = session_factory
+        self.transport: Transport = transport or InProcessTransport()
+        self._subscribers: dict[str, list[tuple[str, Handler]]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._delivering = threading.local()
+        sa_event.listen(session_factory, "after_commit", self._after_commit)
+
+    def close(self) -> None:
+        if sa_event.contains(self.session_factory, "after_commit", self._after_commit):
+            sa_event.remove(self.session_factory, "after_commit", self._after_commit)
+
+    def subscribe(self, event_cls: type[E], consumer: str) -> Callable[[Callable[[Session, E], None]], Any]:
+        def register(fn: Callable[[Session, E], None]) -> Callable[[Session, E], None]:
+            self._subscribers[event_cls.topic].append((consumer, fn))
+            return fn
+
+        return register
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(_PENDING_FLAG, False) and not getattr(self._delivering, "active", False):
+            try:
+                self.deliver_pending()
+            except Exception:  # delivery is retried by the poller; never fail the caller's commit
+                log.exception("bus.delivery_failed")
+
+    def deliver_pending(self, limit: int = 500) -> int:
+        """Send undelivered outbox events in order; returns how many were delivered."""
+        delivered = 0
+        with self._lock:
+            self._delivering.active = True
+            try:
+                with unit_of_work(self.session_factory) as session:
+                    rows = session.scalars(
+                        select(OutboxEvent)
+                        .where(OutboxEvent.delivered_at.is_(None))
+                        .order_by(OutboxEvent.id)
+                        .limit(limit)
+                    ).all()
+                    for row in rows:
+                        row.attempts += 1
+                        try:
+                            self.transport.send(self, row.topic, row.key, row.payload)
+                        except Exception as exc:
+                            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                            log.warning("bus.send_failed", topic=row.topic, key=row.key, error=type(exc).__name__)
+                            continue
+                        row.delivered_at = utcnow()
+                        row.last_error = None
+                        delivered += 1
+            finally:
+                self._delivering.active = False
+        return delivered
+
+    def dispatch(self, topic: str, key: str, payload: dict[str, Any]) -> None:
+        """Run every handler of ``topic`` once for ``key``; raises if any handler failed."""
+        cls = _event_types.get(topic)
+        evt: Any = cls.model_validate(payload) if cls else payload
+        failures: list[str] = []
+        for consumer, handler in list(self._subscribers.get(topic, [])):
+            try:
+                with unit_of_work(self.session_factory) as session:
+                    done = session.scalar(
+                        select(HandledEvent.id).where(HandledEvent.consumer == consumer, HandledEvent.key == key)
+                    )
+                    if done is not None:
+                        continue
+                    handler(session, evt)
+                    session.add(HandledEvent(consumer=consumer, key=key))
+                    session.flush()
+            except IntegrityError:
+                continue  # handled concurrently by another worker
+            except Exception as exc:
+                log.warning("bus.handler_failed", consumer=consumer, topic=topic, error=type(exc).__name__)
+                failures.append(consumer)
+        if failures:
+            raise RuntimeError(f"handlers failed: {', '.join(failures)}")

@@ -1,0 +1,72 @@
+"""Typed settings read from the environment (prefix ``CITYOS_``)."""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults. They are public (they are in this file), so outside development
+# the settings refuse to start with them.
+_DEV_SECRET = "dev-secret-change-me"
+_DEV_FIELD_KEY = base64.b64encode(b"cityos-dev-field-key-32-bytes!!!").decode()
+_DEV_INDEX_KEY = "cityos-dev-blind-index-key"
+
+ROOT_DIR = Path(__file__).resolve().parents[3]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYOS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{ROOT_DIR / 'var' / 'cityos.db'}"
+    secret_key: str = _DEV_SECRET
+    # key id -> base64 AES-256 key; the first entry encrypts, all of them decrypt (rotation).
+    field_keys: dict[str, str] = Field(default_factory=lambda: {"k1": _DEV_FIELD_KEY})
+    blind_index_key: str = _DEV_INDEX_KEY
+    default_locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    base_url: str = "http://127.0.0.1:8000"
+    access_token_minutes: int = 30
+    refresh_token_days: int = 14
+    session_cookie_name: str = "cityos_session"
+    cookie_secure: bool = False
+    signin_max_failures: int = 5
+    signin_lock_minutes: int = 15
+    signin_rate_per_minute: int = 20
+    otp_minutes: int = 5
+    sms_sender: str = "outbox"
+    bus_transport: Literal["inprocess", "nats"] = "inprocess"
+    nats_url: str = "nats://127.0.0.1:4222"
+    divisions_dir: Path = ROOT_DIR.parent / "shared" / "data" / "admin-divisions"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secrets(self) -> Settings:
+        if self.env == "development" or self.env == "test":
+            return self
+        problems = []
+        if self.secret_key == _DEV_SECRET:
+            problems.append("CITYOS_SECRET_KEY")
+        if _DEV_FIELD_KEY in self.field_keys.values():
+            problems.append("CITYOS_FIELD_KEYS")
+        if self.blind_index_key == _DEV_INDEX_KEY:
+            problems.append("CITYOS_BLIND_INDEX_KEY")
+        if problems:
+            raise ValueError(
+                "default development secrets may not be used outside development: set " + ", ".join(problems)
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

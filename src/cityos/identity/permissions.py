@@ -1,0 +1,67 @@
+"""Roles and the permissions each grants. One table, used by every service through ``Actor``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    GRID_WORKER = "grid_worker"  # 网格员
+    DEPARTMENT_STAFF = "department_staff"
+    DISPATCHER = "dispatcher"  # 派遣员 / 12345 operator
+    COMMANDER = "commander"  # 指挥长
+    PROPERTY_MANAGER = "property_manager"  # 物业
+    MERCHANT = "merchant"
+    APP_CLIENT = "app_client"
+    ADMIN = "admin"
+
+
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+
+# Permission names are "<subject>:<verb>". pii:read unmasks identity numbers and phones.
+PERMISSIONS: dict[str, str] = {
+    "self:read": "Read one's own records",
+    "region:read": "Browse the region tree",
+    "region:write": "Create and edit regions",
+    "region:import": "Import administrative divisions",
+    "person:read": "Read residents in scope (masked)",
+    "person:write": "Create and edit residents in scope",
+    "pii:read": "Read unmasked identity numbers and phones (audited)",
+    "household:read": "Read households and residences",
+    "household:write": "Edit households and residences",
+    "organisation:read": "Read organisations",
+    "organisation:write": "Create and edit organisations",
+    "department:read": "Read departments and the responsibility list",
+    "department:write": "Edit departments and the responsibility list",
+    "account:read": "Read accounts",
+    "account:write": "Create accounts and grant roles",
+    "client:write": "Register third-party apps (OAuth2 clients)",
+    "audit:read": "Search the audit log",
+    "sms:read": "Read the local SMS outbox",
+}
+
+_READ_PLACES = {"region:read"}
+_READ_PEOPLE = {"person:read", "household:read", "organisation:read"}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.RESIDENT: frozenset({"self:read", "region:read"}),
+    Role.GRID_WORKER: frozenset(_READ_PLACES | _READ_PEOPLE | {"person:write", "household:write"}),
+    Role.DEPARTMENT_STAFF: frozenset(_READ_PLACES | {"department:read", "organisation:read"}),
+    Role.DISPATCHER: frozenset(_READ_PLACES | {"department:read", "organisation:read", "person:read"}),
+    Role.COMMANDER: frozenset(_READ_PLACES | _READ_PEOPLE | {"department:read", "audit:read"}),
+    Role.PROPERTY_MANAGER: frozenset(_READ_PLACES | _READ_PEOPLE | {"household:write"}),
+    Role.MERCHANT: frozenset(_READ_PLACES | {"self:read"}),
+    Role.APP_CLIENT: frozenset(_READ_PLACES),
+    Role.ADMIN: frozenset(PERMISSIONS),
+}
+
+# What a third-party app may be granted (OAuth2 client scopes); never personal data in clear.
+CLIENT_GRANTABLE: frozenset[str] = frozenset({"region:read", "organisation:read", "department:read", "person:read"})
+
+
+def permissions_for(roles: set[str] | frozenset[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return frozenset(granted)

@@ -1,0 +1,8 @@
+"""Imports every module's models so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from cityos.core import models as core_models
+from cityos.identity import models as identity_models
+from cityos.people import models as people_models
+from cityos.places import models as places_models
+
+MODEL_MODULES = (core_models, places_models, people_models, identity_models)

@@ -1,0 +1,21 @@
+"""The list of every module's routers, in one place (the app and tests use it)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def include_all(app: FastAPI) -> None:
+    # Imported here so importing cityos.app stays cheap and cycle-free.
+    from cityos.identity import api as identity_api
+    from cityos.identity import pages as identity_pages
+    from cityos.people import api as people_api
+    from cityos.people import pages as people_pages
+    from cityos.places import api as places_api
+    from cityos.places import pages as places_pages
+    from cityos.web import pages as web_pages
+
+    for module in (identity_api, places_api, people_api):
+        app.include_router(module.router)
+    for module in (web_pages, identity_pages, places_pages, people_pages):
+        app.include_router(module.router)

@@ -1,0 +1,92 @@
+"""What every page needs around its content: the actor, the navigation, the current region.
+
+A leaf module: it imports core, identity and places only, so every module's pages can use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityos.core.actor import Actor
+from cityos.core.http import DbSession
+from cityos.core.i18n import N_
+from cityos.identity.deps import current_actor
+from cityos.places.models import LEVELS, Region
+from cityos.web.templating import REGION_COOKIE
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+    permission: str | None
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("/", N_("Home"), None),
+    NavItem("/places", N_("Places"), "region:read"),
+    NavItem("/people", N_("Residents"), "person:read"),
+    NavItem("/departments", N_("Departments"), "department:read"),
+    NavItem("/me", N_("My records"), "self:read"),
+    NavItem("/admin/accounts", N_("Accounts"), "account:read"),
+    NavItem("/admin/audit", N_("Audit log"), "audit:read"),
+    NavItem("/admin/sms", N_("SMS outbox"), "sms:read"),
+)
+
+
+@dataclass(frozen=True)
+class RegionChoice:
+    id: int
+    name: str
+    indent: str
+
+
+def current_region(request: Request, session: Session, actor: Actor) -> Region | None:
+    """The region the user chose in the switcher, if it lies in their scope; else their scope."""
+    chosen = request.cookies.get(REGION_COOKIE, "")
+    if chosen.isdigit():
+        region = session.get(Region, int(chosen))
+        if region is not None and actor.covers(region):
+            return region
+    if actor.scope_region_id is not None:
+        return session.get(Region, actor.scope_region_id)
+    return None
+
+
+def region_choices(session: Session, actor: Actor, current: Region | None) -> list[RegionChoice]:
+    """The scope root, the path down to the current region, and the current region's children."""
+    if actor.scope_region_id is None:
+        return []
+    ids = [int(p) for p in (current.path if current else "").strip("/").split("/") if p]
+    scope_ids = [int(p) for p in actor.scope_path.strip("/").split("/") if p]
+    chain_ids = ids[len(scope_ids) - 1 :] if scope_ids else ids
+    chain = {r.id: r for r in session.scalars(select(Region).where(Region.id.in_(chain_ids)))}
+    out = [RegionChoice(r.id, r.name, "· " * i) for i, r in enumerate(chain[i] for i in chain_ids if i in chain)]
+    if current is not None and current.level in LEVELS[:5]:
+        children = session.scalars(
+            select(Region).where(Region.parent_id == current.id).order_by(Region.code).limit(200)
+        ).all()
+        depth = len(out)
+        out.extend(RegionChoice(c.id, c.name, "· " * depth) for c in children)
+    return out
+
+
+def page_actor(request: Request, session: DbSession, actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    """Dependency for signed-in pages: fills the layout's navigation and region switcher."""
+    region = current_region(request, session, actor)
+    request.state.current_region = region
+    request.state.region_choices = region_choices(session, actor, region)
+    request.state.nav = [
+        {"href": item.href, "label": item.label}
+        for item in NAV
+        if item.permission is None or actor.can(item.permission)
+    ]
+    return actor
+
+
+PageActor = Annotated[Actor, Depends(page_actor)]

@@ -1,0 +1,119 @@
+"""Test harness: migrations applied once per run; each test inside a rolled-back transaction.
+
+SQLite by default; set CITYOS_TEST_DATABASE_URL to a PostgreSQL URL to run the same suite
+there (a fresh database is created and dropped). With CITYOS_REQUIRE_SERVICES=1 a missing
+service fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityos.core import migrate
+from cityos.core.bus import Bus
+from cityos.core.db import make_engine
+from cityos.core.runtime import Runtime
+from cityos.core.settings import Settings
+
+REQUIRE_SERVICES = os.environ.get("CITYOS_REQUIRE_SERVICES") == "1"
+TEST_DB_URL = os.environ.get("CITYOS_TEST_DATABASE_URL", "")
+
+
+def need_service(name: str, reason: str) -> None:
+    """Skip (developer machine) or fail (CI) when a service the test needs is missing."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{name} is required in CI but unavailable: {reason}")
+    pytest.skip(f"{name} unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not TEST_DB_URL.startswith("postgresql"):
+        path: Path = tmp_path_factory.mktemp("db") / "cityos-test.db"
+        yield f"sqlite:///{path}"
+        return
+    import psycopg
+
+    admin_url = TEST_DB_URL.replace("postgresql+psycopg://", "postgresql://")
+    name = f"cityos_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        need_service("PostgreSQL", str(exc))
+    base, _, _db = admin_url.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def settings(db_url: str) -> Settings:
+    return Settings(env="test", database_url=db_url, log_level="WARNING")
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    eng = make_engine(settings.database_url)
+    migrate.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    trans = conn.begin()
+    yield conn
+    trans.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    # Every session of the test joins the outer transaction; its commits become savepoints.
+    return sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Iterator[Runtime]:
+    rt = Runtime(settings=settings, engine=engine, session_factory=session_factory, bus=Bus(session_factory))
+    yield rt
+    rt.bus.close()
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    s = session_factory()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def app(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
+    from cityos.app import create_app
+
+    return create_app(settings, runtime=runtime)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, headers={"Accept-Language": "en"}) as c:
+        yield c
+
+
+@pytest.fixture
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"cityos database: {'postgresql' if TEST_DB_URL.startswith('postgresql') else 'sqlite'}"

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityos.core import bus
+from cityos.core.db import unit_of_work
+from cityos.core.models import HandledEvent, OutboxEvent
+from cityos.core.runtime import Runtime
+
+
+@bus.event_type
+class Pinged(bus.Event):
+    topic: ClassVar[str] = "test.pinged"
+    n: int
+
+
+def test_event_delivered_after_commit_once(runtime: Runtime) -> None:
+    seen: list[int] = []
+
+    @runtime.bus.subscribe(Pinged, "test-consumer")
+    def on_ping(session: Session, evt: Pinged) -> None:
+        seen.append(evt.n)
+
+    with unit_of_work(runtime.session_factory) as s:
+        bus.publish(s, Pinged(n=7), key="k-7")
+        assert seen == []  # not before commit
+    assert seen == [7]
+    # Redelivery of the same key does nothing (idempotent handler).
+    runtime.bus.dispatch("test.pinged", "k-7", {"n": 7})
+    assert seen == [7]
+
+
+def test_rolled_back_event_is_never_delivered(runtime: Runtime) -> None:
+    seen: list[int] = []
+    runtime.bus.subscribe(Pinged, "c")(lambda s, e: seen.append(e.n))
+
+    def publish_then_fail() -> None:
+        with unit_of_work(runtime.session_factory) as s:
+            bus.publish(s, Pinged(n=1))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        publish_then_fail()
+    assert runtime.bus.deliver_pending() == 0
+    assert seen == []
+    with runtime.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+
+def test_failed_handler_is_retried_and_others_not_repeated(runtime: Runtime) -> None:
+    calls = {"good": 0, "flaky": 0}
+
+    @runtime.bus.subscribe(Pinged, "good")
+    def good(session: Session, evt: Pinged) -> None:
+        calls["good"] += 1
+
+    @runtime.bus.subscribe(Pinged, "flaky")
+    def flaky(session: Session, evt: Pinged) -> None:
+        calls["flaky"] += 1
+        if calls["flaky"] == 1:
+            raise ValueError("transient")
+
+    with unit_of_work(runtime.session_factory) as s:
+        bus.publish(s, Pinged(n=2), key="k-2")
+    with runtime.session_factory() as s:
+        row = s.scalar(select(OutboxEvent).where(OutboxEvent.key == "k-2"))
+        assert row is not None
+        assert row.delivered_at is None
+        assert "flaky" in (row.last_error or "")
+    assert runtime.bus.deliver_pending() == 1
+    assert calls == {"good": 1, "flaky": 2}
+    with runtime.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(HandledEvent).where(HandledEvent.key == "k-2")) == 2
