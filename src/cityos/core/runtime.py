@@ -26,10 +26,20 @@ class Runtime:
         settings = settings or get_settings()
         engine = engine or make_engine(settings.database_url)
         factory = make_sessionmaker(engine)
+        if settings.bus_transport == "nats":
+            from cityos.core.bus_nats import NatsTransport
+
+            transport = NatsTransport(settings.nats_url)
+            bus = Bus(factory, transport)
+            transport.start_consumer(bus, durable="cityos")
+            return cls(settings=settings, engine=engine, session_factory=factory, bus=bus)
         return cls(settings=settings, engine=engine, session_factory=factory, bus=Bus(factory))
 
     def close(self) -> None:
         self.bus.close()
+        close_transport = getattr(self.bus.transport, "close", None)
+        if close_transport is not None:
+            close_transport()
         self.engine.dispose()
 
 
