@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults. They are public (they are in this file), so outside development
 # the settings refuse to start with them.
-_DEV_SECRET = "dev-secret-change-me"
+_DEV_SECRET = "cityos-development-secret-change-me-in-production"
 _DEV_FIELD_KEY = base64.b64encode(b"cityos-dev-field-key-32-bytes!!!").decode()
 _DEV_INDEX_KEY = "cityos-dev-blind-index-key"
 
@@ -56,6 +56,8 @@ class Settings(BaseSettings):
             problems.append("CITYOS_FIELD_KEYS")
         if self.blind_index_key == _DEV_INDEX_KEY:
             problems.append("CITYOS_BLIND_INDEX_KEY")
+        if len(self.secret_key) < 32:
+            problems.append("CITYOS_SECRET_KEY (at least 32 characters)")
         if problems:
             raise ValueError(
                 "default development secrets may not be used outside development: set " + ", ".join(problems)

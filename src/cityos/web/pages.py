@@ -1,12 +1,17 @@
-"""Shell pages: preferences (language, 长辈模式, current region)."""
+"""Shell pages: the home page and preferences (language, 长辈模式, current region)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
+from cityos.core.http import DbSession
 from cityos.core.i18n import normalise
-from cityos.web.templating import ELDER_COOKIE, LANG_COOKIE, REGION_COOKIE
+from cityos.identity.deps import optional_actor
+from cityos.places.models import LEVELS
+from cityos.web import home as home_figures
+from cityos.web.shell import current_region, page_actor
+from cityos.web.templating import ELDER_COOKIE, LANG_COOKIE, REGION_COOKIE, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,3 +46,27 @@ def set_region(request: Request, region_id: int = Form(...), next: str = Form("/
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(REGION_COOKIE, str(region_id), max_age=_YEAR, samesite="lax")
     return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: DbSession) -> HTMLResponse:
+    """The 人地事物情 overview of the chosen region; a landing page before sign-in."""
+    actor = optional_actor(request, session)
+    if not actor.is_authenticated:
+        return render(request, "web/landing.html")
+    actor = page_actor(request, session, actor)
+    region = current_region(request, session, actor)
+    if region is None:
+        return render(request, "web/home.html", {"region": None, "figures": None, **home_figures.labels()})
+    figs = home_figures.figures(session, actor, region)
+    return render(
+        request,
+        "web/home.html",
+        {
+            "region": region,
+            "figures": figs,
+            "levels": [lvl.value for lvl in LEVELS if lvl.value in figs.places],
+            "care_tags": home_figures.CARE_TAGS,
+            **home_figures.labels(),
+        },
+    )
