@@ -57,7 +57,7 @@ run: install assets migrate
 	$(BIN)/cityos serve --host $(HOST) --port $(PORT)
 
 lint: install-dev
-	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff check $(wildcard src tests bench migrations scripts)
 	$(BIN)/mypy src/cityos
 
 test-sqlite: install-dev assets browser
