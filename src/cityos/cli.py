@@ -91,6 +91,81 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     console.print(f"[green]database at {revision}[/]")
 
 
+# --- demo -------------------------------------------------------------------------------------
+
+_DEMO_STAGES = {
+    "divisions": "Real districts and streets",
+    "residents": "Streets: communities, grids, estates, buildings, residents",
+    "departments": "Departments and responsibility list",
+    "accounts": "Demo accounts",
+    "index": "Spatial index",
+}
+
+
+@demo_app.command("generate")
+def demo_generate(
+    size: str = typer.Option("small", "--size", help="tiny | small | city"),
+    seed: int = typer.Option(2026, "--seed", help="Random seed: the same seed gives the same city"),
+    city: str = typer.Option("5101", "--city", help="City code (GB/T 2260, 4 digits); 5101 is 成都"),
+    if_missing: bool = typer.Option(False, "--if-missing", help="Do nothing when a demo city already exists"),
+) -> None:
+    """Generate the synthetic demo city on the real districts and streets of a city."""
+    from typing import cast
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from cityos.core.errors import DomainError
+    from cityos.demo.generator import SIZES, Size, demo_exists, generate
+
+    if size not in SIZES:
+        console.print(f"[red]--size must be one of: {', '.join(SIZES)}[/]")
+        raise typer.Exit(2)
+    with runtime() as rt:
+        with unit_of_work(rt.session_factory) as session:
+            exists = demo_exists(session)
+        if exists:
+            if if_missing:
+                console.print("[green]demo city already present[/]")
+                return
+            console.print("[red]A demo city already exists in this database.[/]")
+            raise typer.Exit(1)
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(_DEMO_STAGES.get(stage, stage), total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            try:
+                chosen = cast(Size, size)
+                summary = generate(rt.session_factory, size=chosen, seed=seed, city_code=city, progress=report)
+            except DomainError as exc:
+                console.print(f"[red]{exc.message}[/]")
+                raise typer.Exit(1) from exc
+    table = Table(title=f"Demo city ({summary.size}, seed {summary.seed}, city {summary.city_code})")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for level, count in summary.regions.items():
+        table.add_row(f"regions: {level}", f"{count:,}")
+    table.add_row("residents", f"{summary.residents:,}")
+    table.add_row("households", f"{summary.households:,}")
+    table.add_row("organisations", f"{summary.organisations:,}")
+    table.add_row("departments", f"{summary.departments:,}")
+    table.add_row("responsibilities (权责清单)", f"{summary.responsibilities:,}")
+    table.add_row("demo accounts", f"{summary.accounts:,}")
+    table.add_row("time", f"{summary.seconds:.1f} s")
+    console.print(table)
+    _print_demo_signins()
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,134 @@
+"""The demo sign-ins: one account per role, all with the same published password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cityos.core.db import utcnow
+from cityos.core.runtime import blind_index
+from cityos.demo.writer import BulkWriter
+from cityos.identity.models import Account, AccountRole, OAuthClient
+from cityos.identity.permissions import Role
+
+DEMO_PASSWORD = "cityos-demo-2026"
+# The demo resident's phone (the 199 prefix is never used for generated residents).
+DEMO_RESIDENT_PHONE = "19900002026"
+DEMO_CLIENT_SCOPES = ("region:read", "organisation:read", "department:read")
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    username: str
+    scope_hint: str
+    display_name: str
+
+
+DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount(Role.ADMIN, "demo-admin", "whole city", "演示管理员"),
+    DemoAccount(Role.COMMANDER, "demo-commander", "whole city", "演示指挥长"),
+    DemoAccount(Role.DISPATCHER, "demo-dispatcher", "first demo district (成都: 锦江区)", "演示派遣员"),
+    DemoAccount(Role.DEPARTMENT_STAFF, "demo-department", "城市管理局 of the first demo district", "演示部门人员"),
+    DemoAccount(Role.GRID_WORKER, "demo-grid", "first grid with residents (第1网格)", "演示网格员"),
+    DemoAccount(Role.PROPERTY_MANAGER, "demo-property", "an estate in that grid, for its property company", "演示物业"),
+    DemoAccount(Role.MERCHANT, "demo-merchant", "a shop in that grid", "演示商户"),
+    DemoAccount(
+        Role.RESIDENT,
+        "demo-resident",
+        f"phone {DEMO_RESIDENT_PHONE}: one-time code in the SMS outbox",
+        "演示居民",
+    ),
+    DemoAccount(Role.APP_CLIENT, "demo-app", "OAuth2 client id; secret = the demo password", "演示第三方应用"),
+)
+
+
+def demo_account(role: str) -> DemoAccount:
+    return next(a for a in DEMO_ACCOUNTS if a.role == role)
+
+
+@dataclass(frozen=True)
+class Scope:
+    region_id: int
+    path: str
+
+
+@dataclass(frozen=True)
+class DemoAnchors:
+    """The generated records the demo accounts hang on."""
+
+    city: Scope
+    district: Scope
+    grid: Scope
+    estate: Scope
+    resident_scope: Scope
+    department_id: int
+    property_company_id: int
+    merchant_id: int
+    resident_person_id: int
+
+
+def create_demo_accounts(writer: BulkWriter, anchors: DemoAnchors, *, password_hash: str) -> int:
+    """Write one account per role (and the OAuth2 client); returns how many were written."""
+    a = anchors
+    scopes: dict[str, tuple[Scope, dict[str, int | None]]] = {
+        Role.ADMIN: (a.city, {}),
+        Role.COMMANDER: (a.city, {}),
+        Role.DISPATCHER: (a.district, {}),
+        Role.DEPARTMENT_STAFF: (a.district, {"department_id": a.department_id}),
+        Role.GRID_WORKER: (a.grid, {}),
+        Role.PROPERTY_MANAGER: (a.estate, {"organisation_id": a.property_company_id}),
+        Role.MERCHANT: (a.grid, {"organisation_id": a.merchant_id}),
+        Role.RESIDENT: (a.resident_scope, {"person_id": a.resident_person_id}),
+    }
+    now = utcnow()
+    written = 0
+    for demo in DEMO_ACCOUNTS:
+        if demo.role == Role.APP_CLIENT:
+            writer.add(
+                OAuthClient,
+                {
+                    "id": writer.new_id(OAuthClient),
+                    "client_id": demo.username,
+                    "secret_hash": password_hash,
+                    "name": demo.display_name,
+                    "scopes": list(DEMO_CLIENT_SCOPES),
+                    "scope_region_id": a.city.region_id,
+                    "scope_path": a.city.path,
+                    "organisation_id": None,
+                    "active": True,
+                    "created_at": now,
+                    "description": "Demo third-party app (client credentials).",
+                },
+            )
+            written += 1
+            continue
+        scope, links = scopes[demo.role]
+        account_id = writer.new_id(Account)
+        phone = DEMO_RESIDENT_PHONE if demo.role == Role.RESIDENT else None
+        writer.add(
+            Account,
+            {
+                "id": account_id,
+                "username": demo.username,
+                "phone_hash": blind_index().digest(phone, purpose="phone") if phone else None,
+                "password_hash": password_hash,
+                "display_name": demo.display_name,
+                "person_id": links.get("person_id"),
+                "department_id": links.get("department_id"),
+                "organisation_id": links.get("organisation_id"),
+                "scope_region_id": scope.region_id,
+                "scope_path": scope.path,
+                "locale": None,
+                "active": True,
+                "failed_attempts": 0,
+                "locked_until": None,
+                "last_sign_in_at": None,
+                "created_at": now,
+            },
+        )
+        writer.add(
+            AccountRole,
+            {"id": writer.new_id(AccountRole), "account_id": account_id, "role": demo.role},
+        )
+        written += 1
+    return written
