@@ -2,7 +2,7 @@
 
 Revision ID: 0001_foundation
 Revises:
-Create Date: 2026-11-22 13:45:01.591520
+Create Date: 2026-11-22 14:25:07.718058
 """
 
 from collections.abc import Sequence
@@ -72,9 +72,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("topic", sa.String(length=128), nullable=False),
         sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("created_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", cityos.core.db.UTCDateTime(timezone=True), nullable=True),
@@ -101,9 +99,7 @@ def upgrade() -> None:
         ),
         sa.Column("depth", sa.Integer(), nullable=False),
         sa.Column(
-            "geometry",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=True,
+            "geometry", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=True
         ),
         sa.Column("lon", sa.Float(), nullable=True),
         sa.Column("lat", sa.Float(), nullable=True),
@@ -112,11 +108,7 @@ def upgrade() -> None:
         sa.Column("max_lon", sa.Float(), nullable=True),
         sa.Column("max_lat", sa.Float(), nullable=True),
         sa.Column("h3_cell", sa.String(length=16), nullable=True),
-        sa.Column(
-            "attrs",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("attrs", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.Column("created_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["parent_id"], ["region.id"], name=op.f("fk_region_parent_id_region")),
@@ -129,6 +121,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_region_level"), ["level"], unique=False)
         batch_op.create_index(batch_op.f("ix_region_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index("ix_region_parent_level_name", ["parent_id", "level", "name"], unique=False)
+        batch_op.create_index(batch_op.f("ix_region_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
         "signing_key",
@@ -308,11 +301,7 @@ def upgrade() -> None:
         sa.Column("client_id", sa.String(length=64), nullable=False),
         sa.Column("secret_hash", sa.String(length=255), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
-        sa.Column(
-            "scopes",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("scopes", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.Column("scope_region_id", sa.Integer(), nullable=False),
         sa.Column(
             "scope_path",
@@ -324,9 +313,7 @@ def upgrade() -> None:
         sa.Column("created_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["organisation_id"],
-            ["organisation.id"],
-            name=op.f("fk_oauth_client_organisation_id_organisation"),
+            ["organisation_id"], ["organisation.id"], name=op.f("fk_oauth_client_organisation_id_organisation")
         ),
         sa.ForeignKeyConstraint(
             ["scope_region_id"], ["region.id"], name=op.f("fk_oauth_client_scope_region_id_region")
@@ -381,10 +368,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["account.id"],
-            name=op.f("fk_account_role_account_id_account"),
-            ondelete="CASCADE",
+            ["account_id"], ["account.id"], name=op.f("fk_account_role_account_id_account"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_role")),
         sa.UniqueConstraint("account_id", "role", name="uq_account_role_account_role"),
@@ -401,10 +385,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", cityos.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["account.id"],
-            name=op.f("fk_refresh_token_account_id_account"),
-            ondelete="CASCADE",
+            ["account_id"], ["account.id"], name=op.f("fk_refresh_token_account_id_account"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_token")),
         sa.UniqueConstraint("jti", name=op.f("uq_refresh_token_jti")),
@@ -507,6 +488,7 @@ def downgrade() -> None:
 
     op.drop_table("signing_key")
     with op.batch_alter_table("region", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_region_updated_at"))
         batch_op.drop_index("ix_region_parent_level_name")
         batch_op.drop_index(batch_op.f("ix_region_parent_id"))
         batch_op.drop_index(batch_op.f("ix_region_level"))

@@ -49,7 +49,8 @@ class Region(Base):
     h3_cell: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     attrs: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed: max(updated_at) tells other processes' spatial indexes that geometry changed.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     __table_args__ = (Index("ix_region_parent_level_name", "parent_id", "level", "name"),)
 
