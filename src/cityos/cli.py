@@ -116,6 +116,7 @@ def demo_generate(
     from rich.table import Table
 
     from cityos.core.errors import DomainError
+    from cityos.core.i18n import translate
     from cityos.demo.generator import SIZES, Size, demo_exists, generate
 
     if size not in SIZES:
@@ -148,7 +149,9 @@ def demo_generate(
                 chosen = cast(Size, size)
                 summary = generate(rt.session_factory, size=chosen, seed=seed, city_code=city, progress=report)
             except DomainError as exc:
-                console.print(f"[red]{exc.message}[/]")
+                console.print(f"[red]{translate(exc.message, **exc.params)}[/]")
+                for detail in exc.details:
+                    console.print(f"  [red]{detail.field}[/]: {translate(detail.message, **detail.params)}")
                 raise typer.Exit(1) from exc
     table = Table(title=f"Demo city ({summary.size}, seed {summary.seed}, city {summary.city_code})")
     table.add_column("what")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from cityos.core.db import utcnow
 from cityos.core.errors import FieldError, Invalid
 from cityos.demo.writer import BulkWriter
+from cityos.places.divisions import city_region_code
 from cityos.places.models import LEVEL_DEPTH, Region, RegionLevel
 
 
@@ -57,11 +58,6 @@ def load(session: Session, city_code: str) -> CityDivisions | None:
     return CityDivisions(Division(*city), districts, streets)
 
 
-def city_region_code(city_code: str) -> str:
-    """The 6-digit code of the city row (GB/T 2260): '5101' -> '510100'."""
-    return city_code.ljust(6, "0")
-
-
 def import_subset(
     writer: BulkWriter,
     *,
@@ -70,9 +66,10 @@ def import_subset(
     max_districts: int | None,
     max_streets: int | None,
 ) -> None:
-    """Create the city and (the first ``max_districts``) real districts and streets from the CSVs.
+    """Create the city, its first ``max_districts`` districts and their first ``max_streets`` streets.
 
-    Rows that already exist (same code) are kept, so this completes a partial import.
+    For the ``tiny`` demo, which keeps only part of a city; full cities are imported with
+    ``places.divisions.import_divisions``. Rows that already exist (same code) are kept.
     """
     session = writer.session
     cities = {r["code"]: r for r in _read(divisions_dir / "cities.csv")}
@@ -142,7 +139,6 @@ def region_row(
         "parent_id": parent_id,
         "path": path,
         "depth": LEVEL_DEPTH[level],
-        "h3_cell": None,
         "attrs": attrs or {},
         "created_at": now,
         "updated_at": now,

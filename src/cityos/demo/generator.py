@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityos.core.db import unit_of_work, utcnow
 from cityos.core.errors import Conflict, FieldError, Invalid
+from cityos.core.i18n import N_
 from cityos.core.runtime import blind_index, field_cipher
 from cityos.core.settings import get_settings
 from cityos.demo import divisions, geometry
@@ -30,9 +31,16 @@ from cityos.demo.population import PiiSink, Population, RoomRef
 from cityos.demo.writer import BulkWriter
 from cityos.identity.models import Account
 from cityos.people.models import Department, Organisation, OrganisationKind, Responsibility
+from cityos.places import index
+from cityos.places.divisions import MSG_UNKNOWN_CITY, import_divisions
 from cityos.places.models import Region, RegionLevel
 
 Size = Literal["tiny", "small", "city"]
+
+MSG_SIZE = N_("Unknown demo size {size}; choose one of {sizes}.")
+MSG_CITY = N_("The demo can draw the cities {codes}, not {code}.")
+MSG_EXISTS = N_("A demo city already exists in this database.")
+MSG_TAKEN = N_("This database already has communities; generate the demo into a fresh database.")
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage advances."""
 
@@ -111,19 +119,59 @@ def generate(
     the leak test and must not be used to print or store them.
     """
     if size not in SIZES:
-        raise Invalid(details=[FieldError("size", "Unknown demo size.", {"size": size})])
+        raise Invalid(details=[FieldError("size", MSG_SIZE, {"size": size, "sizes": ", ".join(SIZES)})])
     if city_code not in CITY_CENTRES:
-        raise Invalid(details=[FieldError("city_code", "The demo cannot draw this city.", {"code": city_code})])
+        raise Invalid(
+            details=[FieldError("city_code", MSG_CITY, {"code": city_code, "codes": ", ".join(CITY_CENTRES)})]
+        )
     started = time.perf_counter()
     report = progress or _silent
     with unit_of_work(session_factory) as session:
         if demo_exists(session):
-            raise Conflict("A demo city already exists in this database.")
-        gen = _Generator(session, SIZES[size], seed, city_code, report, pii_sink)
-        gen.run(divisions_dir or get_settings().divisions_dir)
+            raise Conflict(MSG_EXISTS)
+        spec = SIZES[size]
+        city = _real_divisions(session, spec, city_code, divisions_dir or get_settings().divisions_dir, report)
+        gen = _Generator(session, spec, seed, city_code, report, pii_sink)
+        gen.run(city)
         summary = gen.summary(size)
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
+
+
+def _real_divisions(
+    session: Session, spec: SizeSpec, city_code: str, divisions_dir: Path, progress: Progress
+) -> CityDivisions:
+    """The real city, districts and streets the demo is built on (imported when missing)."""
+    taken = session.scalar(select(func.count()).select_from(Region).where(Region.level == RegionLevel.COMMUNITY))
+    if taken:
+        raise Conflict(MSG_TAKEN)
+    if spec.max_districts is None and spec.max_streets is None:
+        import_divisions(
+            session,
+            city_code=city_code,
+            divisions_dir=divisions_dir,
+            progress=lambda done, total: progress("divisions", done, total),
+        )
+    else:
+        progress("divisions", 0, 1)
+        writer = BulkWriter(session)
+        divisions.import_subset(
+            writer,
+            city_code=city_code,
+            divisions_dir=divisions_dir,
+            max_districts=spec.max_districts,
+            max_streets=spec.max_streets,
+        )
+        writer.finish()
+        progress("divisions", 1, 1)
+    loaded = divisions.load(session, city_code)
+    if loaded is None:
+        raise Invalid(details=[FieldError("city_code", MSG_UNKNOWN_CITY, {"code": city_code})])
+    if spec.max_districts is not None:
+        loaded.districts = loaded.districts[: spec.max_districts]
+    if spec.max_streets is not None:
+        loaded.streets = {k: v[: spec.max_streets] for k, v in loaded.streets.items()}
+    return loaded
 
 
 def _silent(stage: str, done: int, total: int) -> None:
@@ -169,10 +217,7 @@ class _Generator:
         self.organisations = 0
 
     # stages -----------------------------------------------------------------
-    def run(self, divisions_dir: Path) -> None:
-        self.progress("divisions", 0, 1)
-        city = self._divisions(divisions_dir)
-        self.progress("divisions", 1, 1)
+    def run(self, city: CityDivisions) -> None:
         self.city_short = city_short_name(city.city.name)
         self.levels[RegionLevel.CITY.value] = 1
         self.levels[RegionLevel.DISTRICT.value] = len(city.districts)
@@ -208,29 +253,6 @@ class _Generator:
         self.writer.finish()
         self.progress("accounts", 1, 1)
         self._index()
-
-    def _divisions(self, divisions_dir: Path) -> CityDivisions:
-        spec = self.spec
-        divisions.import_subset(
-            self.writer,
-            city_code=self.city_code,
-            divisions_dir=divisions_dir,
-            max_districts=spec.max_districts,
-            max_streets=spec.max_streets,
-        )
-        loaded = divisions.load(self.session, self.city_code)
-        if loaded is None:
-            raise Invalid(details=[FieldError("city_code", "Unknown city code.", {"code": self.city_code})])
-        if spec.max_districts is not None:
-            loaded.districts = loaded.districts[: spec.max_districts]
-        if spec.max_streets is not None:
-            loaded.streets = {k: v[: spec.max_streets] for k, v in loaded.streets.items()}
-        taken = self.session.scalar(
-            select(func.count()).select_from(Region).where(Region.level == RegionLevel.COMMUNITY)
-        )
-        if taken:
-            raise Conflict("This database already has communities; generate the demo into a fresh database.")
-        return loaded
 
     def _city_geometry(self, city: CityDivisions) -> list[Polygon]:
         n = len(city.districts)
@@ -433,13 +455,8 @@ class _Generator:
         self.accounts = _create_accounts(self.writer, anchors, password_hash=PasswordHasher().hash(DEMO_PASSWORD))
 
     def _index(self) -> None:
-        try:
-            from cityos.places import index  # type: ignore[attr-defined]
-        except ImportError:  # TEMPORARY until places.index lands
-            return
         self.progress("index", 0, 1)
-        index.rebuild_cells(self.session)
-        self.progress("index", 1, 1)
+        index.rebuild_cells(self.session, progress=lambda done, total: self.progress("index", done, total))
 
     def summary(self, size: str) -> DemoSummary:
         counts = self.writer.counts

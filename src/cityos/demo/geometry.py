@@ -17,6 +17,8 @@ from typing import Any
 import shapely
 from shapely.geometry import MultiPoint, Polygon, box
 
+from cityos.places import geometry as places_geometry
+
 GRID_SIZE = 1e-7  # ~1 cm
 M_PER_DEG_LAT = 111_320.0
 
@@ -179,16 +181,5 @@ def place_buildings(rng: random.Random, estate: Polygon, n: int, frame: Frame) -
 
 
 def geo_fields(poly: Polygon) -> dict[str, Any]:
-    """The geometry columns of a region row: GeoJSON, bbox and a representative point."""
-    ring = [[round(x, 7), round(y, 7)] for x, y in poly.exterior.coords]
-    minx, miny, maxx, maxy = poly.bounds
-    rep = poly.representative_point()
-    return {
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-        "lon": round(rep.x, 7),
-        "lat": round(rep.y, 7),
-        "min_lon": minx,
-        "min_lat": miny,
-        "max_lon": maxx,
-        "max_lat": maxy,
-    }
+    """The geometry columns of a region row, computed exactly as ``places`` computes them."""
+    return {"geometry": places_geometry.to_geojson(poly), **places_geometry.derived_columns(poly)}
