@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -89,6 +90,122 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     with runtime() as rt:
         migrate.upgrade(rt.engine, revision)
     console.print(f"[green]database at {revision}[/]")
+
+
+# --- places -----------------------------------------------------------------------------------
+
+
+def _print_invalid(exc: Exception) -> None:
+    from cityos.core.errors import DomainError
+    from cityos.core.i18n import translate
+
+    if isinstance(exc, DomainError):
+        console.print(f"[red]{translate(exc.message, **exc.params)}[/]")
+        for d in exc.details:
+            console.print(f"  [red]{d.field}[/]: {translate(d.message, **d.params)}")
+
+
+@places_app.command("import-divisions")
+def places_import_divisions(
+    city: str = typer.Option(..., "--city", help="City code (GB/T 2260, 4 digits); 5101 is 成都"),
+    divisions_dir: Path | None = typer.Option(None, "--dir", help="Folder of the divisions CSVs (default: settings)"),
+) -> None:
+    """Create or update a city's real districts (区/县) and streets (街道/乡镇) from the divisions CSVs."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from cityos.core.errors import DomainError
+    from cityos.places.divisions import import_divisions
+
+    folder = divisions_dir or get_settings().divisions_dir
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with work() as session, Progress(*columns, console=console) as bar:
+            task = bar.add_task(f"Importing divisions of {city}", total=None)
+
+            def report(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = import_divisions(session, city_code=city, divisions_dir=folder, progress=report)
+    except DomainError as exc:
+        _print_invalid(exc)
+        raise typer.Exit(1) from exc
+    table = Table(title=f"{result.city_name} ({result.city_code}), region id {result.city_id}")
+    table.add_column("level")
+    table.add_column("in the CSVs", justify="right")
+    table.add_column("created", justify="right")
+    table.add_column("renamed", justify="right")
+    for level, total in result.total.items():
+        table.add_row(level, f"{total:,}", f"{result.created.get(level, 0):,}", f"{result.updated.get(level, 0):,}")
+    console.print(table)
+    console.print(f"done in {result.seconds:.2f} s")
+
+
+@places_app.command("import-geojson")
+def places_import_geojson(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="GeoJSON FeatureCollection; properties.code"),
+) -> None:
+    """Set the boundaries of existing regions from a GeoJSON file, matching features by properties.code."""
+    import json
+
+    from cityos.core.actor import SYSTEM
+    from cityos.core.errors import DomainError
+    from cityos.places import service
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        console.print(f"[red]cannot read {file}: {exc}[/]")
+        raise typer.Exit(1) from exc
+    try:
+        with work() as session:
+            result = service.import_geometries(session, SYSTEM, data)
+    except DomainError as exc:
+        _print_invalid(exc)
+        console.print("[red]nothing was stored[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]{result.updated:,} regions updated[/], {result.unchanged:,} unchanged")
+    if result.without_code:
+        console.print(f"[yellow]{result.without_code:,} features have no properties.code[/]")
+    if result.unknown_codes:
+        shown = ", ".join(result.unknown_codes[:20])
+        more = f" … and {len(result.unknown_codes) - 20:,} more" if len(result.unknown_codes) > 20 else ""
+        console.print(f"[yellow]{len(result.unknown_codes):,} unknown codes:[/] {shown}{more}")
+
+
+@places_app.command("locate")
+def places_locate(
+    lon: float = typer.Argument(..., min=-180, max=180, help="Longitude (WGS84)"),
+    lat: float = typer.Argument(..., min=-90, max=90, help="Latitude (WGS84)"),
+) -> None:
+    """Print the deepest region containing a point, with its ancestors."""
+    from cityos.places import index, service
+
+    with work() as session:
+        region = index.locate(session, lon, lat)
+        if region is None:
+            console.print("[yellow]no region contains this point[/]")
+            raise typer.Exit(1)
+        for r in [*service.ancestors(session, region), region]:
+            console.print(f"{'  ' * r.depth}{r.name}  [dim]{r.level} {r.code} (id {r.id})[/]")
+
+
+@places_app.command("rebuild-cells")
+def places_rebuild_cells() -> None:
+    """Recompute every region's H3 cells from its geometry (after bulk imports)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from cityos.places import index
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with work() as session, Progress(*columns, console=console) as bar:
+        task = bar.add_task("Covering regions with H3 cells", total=None)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = index.rebuild_cells(session, progress=report)
+    console.print(f"{result.regions:,} regions, {result.cells:,} cells in {result.seconds:.1f} s")
 
 
 # --- demo -------------------------------------------------------------------------------------

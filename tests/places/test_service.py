@@ -22,9 +22,7 @@ def _fields(exc: pytest.ExceptionInfo[Invalid]) -> dict[str, str]:
 def _tree(session: Session) -> dict[str, Region]:
     """A real-coded chain city -> district -> street -> community, created through the service."""
     city = service.create_region(session, SYSTEM, parent_id=None, level="city", code="510100", name="成都市")
-    district = service.create_region(
-        session, SYSTEM, parent_id=city.id, level="district", code="510104", name="锦江区"
-    )
+    district = service.create_region(session, SYSTEM, parent_id=city.id, level="district", code="510104", name="锦江区")
     street = service.create_region(
         session, SYSTEM, parent_id=district.id, level="street", code="510104020", name="春熙路街道"
     )
@@ -47,15 +45,19 @@ def test_create_sets_path_depth_and_derived_columns(session: Session) -> None:
     assert c.path == f"{t['street'].path}{c.id}/"
     assert c.depth == 3
     assert (c.min_lon, c.min_lat, c.max_lon, c.max_lat) == pytest.approx((104.07, 30.65, 104.08, 30.66))
-    assert c.min_lon is not None and c.lon is not None and c.lat is not None
+    assert c.min_lon is not None
+    assert c.lon is not None
+    assert c.lat is not None
     assert c.min_lon < c.lon < c.max_lon
-    assert c.h3_cell is not None and len(c.h3_cell) == 15
+    assert c.h3_cell is not None
+    assert len(c.h3_cell) == 15
     cells = session.scalar(select(func.count()).select_from(RegionCell).where(RegionCell.region_id == c.id))
-    assert cells and cells > 0
+    assert cells
+    assert cells > 0
     assert session.scalar(
-        select(func.count()).select_from(AuditRecord).where(
-            AuditRecord.action == "region.create", AuditRecord.subject_id == str(c.id)
-        )
+        select(func.count())
+        .select_from(AuditRecord)
+        .where(AuditRecord.action == "region.create", AuditRecord.subject_id == str(c.id))
     )
 
 
@@ -76,9 +78,7 @@ def test_grid_code_helper_and_rule(session: Session) -> None:
         service.create_region(session, SYSTEM, parent_id=community.id, level="grid", code="51010402000100", name="x")
     assert _fields(short) == {"code": service.MSG_CODE_DIGITS}
     with pytest.raises(Invalid) as foreign:
-        service.create_region(
-            session, SYSTEM, parent_id=community.id, level="grid", code="510104020999001", name="x"
-        )
+        service.create_region(session, SYSTEM, parent_id=community.id, level="grid", code="510104020999001", name="x")
     assert _fields(foreign)["code"] == service.MSG_CODE_PREFIX
     with pytest.raises(Invalid):
         service.grid_code("5101", 1)
@@ -99,9 +99,7 @@ def test_levels_must_go_exactly_one_deeper(session: Session) -> None:
     t = _tree(session)
     before = session.scalar(select(func.count()).select_from(Region))
     with pytest.raises(Invalid) as skip:  # street -> grid skips community
-        service.create_region(
-            session, SYSTEM, parent_id=t["street"].id, level="grid", code="510104020001001", name="x"
-        )
+        service.create_region(session, SYSTEM, parent_id=t["street"].id, level="grid", code="510104020001001", name="x")
     assert _fields(skip)["level"] == service.MSG_CHILD_LEVEL
     with pytest.raises(Invalid) as up:  # a city under a district
         service.create_region(session, SYSTEM, parent_id=t["district"].id, level="city", code="510200", name="x")
@@ -147,7 +145,10 @@ def test_duplicate_code_is_a_conflict(session: Session) -> None:
         ({"type": "Polygon", "coordinates": [[[104, 95], [105, 30], [105, 31], [104, 95]]]}, "WGS84"),
         ({"type": "Polygon", "coordinates": [[[104, 30], [105, 30]]]}, "valid"),
         ({"type": "Polygon", "coordinates": "oops"}, "WGS84"),
-        ({"type": "Polygon", "coordinates": [[[104, 30], [104.1, 30.1], [104.1, 30], [104, 30.1], [104, 30]]]}, "valid"),
+        (
+            {"type": "Polygon", "coordinates": [[[104, 30], [104.1, 30.1], [104.1, 30], [104, 30.1], [104, 30]]]},
+            "valid",
+        ),
         ({"type": "Polygon", "coordinates": [[["a", 30], [104.1, 30], [104.1, 30.1], ["a", 30]]]}, "WGS84"),
     ],
 )
@@ -180,7 +181,8 @@ def test_multipolygon_is_accepted(session: Session) -> None:
         name="飞地网格",
         geometry={"type": "MultiPolygon", "coordinates": [a["coordinates"], b["coordinates"]]},
     )
-    assert grid.geometry is not None and grid.geometry["type"] == "MultiPolygon"
+    assert grid.geometry is not None
+    assert grid.geometry["type"] == "MultiPolygon"
 
 
 def test_update_name_attrs_and_geometry(session: Session) -> None:
@@ -188,15 +190,24 @@ def test_update_name_attrs_and_geometry(session: Session) -> None:
     c = t["community"]
     old_cells = set(session.scalars(select(RegionCell.cell).where(RegionCell.region_id == c.id)))
     service.update_region(
-        session, SYSTEM, region_id=c.id, name="新和平社区", attrs={"households": 3}, geometry=box(104.2, 30.8, 0.01, 0.01)
+        session,
+        SYSTEM,
+        region_id=c.id,
+        name="新和平社区",
+        attrs={"households": 3},
+        geometry=box(104.2, 30.8, 0.01, 0.01),
     )
-    assert c.name == "新和平社区" and c.attrs == {"households": 3}
+    assert c.name == "新和平社区"
+    assert c.attrs == {"households": 3}
     assert c.min_lon == pytest.approx(104.2)
     new_cells = set(session.scalars(select(RegionCell.cell).where(RegionCell.region_id == c.id)))
-    assert new_cells and not (new_cells & old_cells)
+    assert new_cells
+    assert not (new_cells & old_cells)
 
     service.update_region(session, SYSTEM, region_id=c.id, geometry=None)
-    assert c.geometry is None and c.lon is None and c.h3_cell is None
+    assert c.geometry is None
+    assert c.lon is None
+    assert c.h3_cell is None
     assert session.scalar(select(func.count()).select_from(RegionCell).where(RegionCell.region_id == c.id)) == 0
     raw = session.execute(text("SELECT geometry IS NULL FROM region WHERE id = :id"), {"id": c.id}).scalar()
     assert raw in (1, True)  # SQL NULL, not a JSON null
@@ -211,7 +222,8 @@ def test_update_rejects_bad_input_and_keeps_the_region(session: Session) -> None
         )
     assert set(_fields(exc)) == {"name", "geometry"}
     session.refresh(c)
-    assert c.name == "和平社区" and c.min_lon == pytest.approx(104.07)
+    assert c.name == "和平社区"
+    assert c.min_lon == pytest.approx(104.07)
 
 
 def test_scope_grid_worker_sees_only_their_grid(session: Session) -> None:
@@ -258,7 +270,8 @@ def test_subtree_and_ancestors(session: Session) -> None:
     assert {w.grid1.id, w.estate.id, w.building.id, w.unit.id, w.room.id, w.room2.id} == ids
     assert w.other_room.id not in ids
     in_a = set(session.scalars(service.subtree_query(w.district_a.path).with_only_columns(Region.id)))
-    assert w.other_room.id in in_a and w.district_b.id not in in_a
+    assert w.other_room.id in in_a
+    assert w.district_b.id not in in_a
     assert [r.id for r in service.ancestors(session, w.room)] == [
         w.city.id,
         w.district_a.id,
@@ -284,13 +297,15 @@ def test_subtree_query_uses_the_path_index(session: Session, is_postgres: bool) 
     else:
         plan = "\n".join(str(r[-1]) for r in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
         # SQLite names the unique constraint's index sqlite_autoindex_region_N.
-        assert "USING INDEX" in plan and "(path>? AND path<?)" in plan
+        assert "USING INDEX" in plan
+        assert "(path>? AND path<?)" in plan
 
 
 def test_children_page_and_counts(session: Session) -> None:
     w = make_world(session)
     page = service.children(session, SYSTEM, w.community.id, PageParams(page=1, size=1))
-    assert page.total == 2 and [r.id for r in page.items] == [w.grid1.id]
+    assert page.total == 2
+    assert [r.id for r in page.items] == [w.grid1.id]
     assert page.child_counts == {w.grid1.id: 1}
     second = service.children(session, SYSTEM, w.community.id, PageParams(page=2, size=1))
     assert [r.id for r in second.items] == [w.grid2.id]
@@ -332,7 +347,8 @@ def test_children_geojson(session: Session) -> None:
     fc = service.children_geojson(session, SYSTEM, w.community.id)
     assert fc["type"] == "FeatureCollection"
     first, *rest = fc["features"]
-    assert first["properties"]["id"] == w.community.id and first["properties"]["focus"] is True
+    assert first["properties"]["id"] == w.community.id
+    assert first["properties"]["focus"] is True
     assert [f["properties"]["id"] for f in rest] == [w.grid1.id, w.grid2.id]
     assert rest[0]["properties"] | {"lon": None, "lat": None, "level_label": None} == {
         "id": w.grid1.id,

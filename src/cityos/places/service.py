@@ -73,6 +73,11 @@ def level_label(level: str) -> str:
     return translate(LEVEL_LABELS.get(level, level))
 
 
+def _level_word(level: str) -> str:
+    """The level's name inside a sentence ('a grid', '网格')."""
+    return level_label(level).lower()
+
+
 # --- codes (GB/T 2260 for 市/区, statistical codes for 街道/社区, GB/T 30428 for 网格) ---------------
 
 # level -> (digits, how many leading digits come from the parent's code)
@@ -109,7 +114,7 @@ def code_error(level: str, code: str, parent: Region | None) -> FieldError | Non
     if shape is None:
         return None if _FREE_CODE.match(code) else FieldError("code", MSG_CODE_FREE)
     digits, from_parent = shape
-    label = level_label(level)
+    label = _level_word(level)
     if len(code) != digits or not _DIGITS.match(code):
         return FieldError("code", MSG_CODE_DIGITS, {"level": label, "digits": digits})
     if parent is not None and from_parent and not code.startswith(parent.code[:from_parent]):
@@ -198,6 +203,32 @@ def count_by_level(session: Session, actor: Actor, region: Region) -> dict[str, 
     ).all()
     counts = {str(level): int(n) for level, n in rows}
     return {level.value: counts[level.value] for level in LEVELS if level.value in counts}
+
+
+@dataclass
+class Overview:
+    """What the tree browser shows for one region."""
+
+    region: Region
+    ancestors: list[Region]  # inside the actor's scope, root first
+    counts: dict[str, int]  # descendants by level
+    children: Children
+    has_shapes: bool  # the region or one of its children has a geometry
+
+
+def overview(session: Session, actor: Actor, region_id: int, params: PageParams) -> Overview:
+    page = children(session, actor, region_id, params)
+    region = page.region
+    child_shape = session.scalar(
+        select(Region.id).where(Region.parent_id == region.id, Region.min_lon.is_not(None)).limit(1)
+    )
+    return Overview(
+        region=region,
+        ancestors=ancestors(session, region, within=actor.scope_path),
+        counts=count_by_level(session, actor, region),
+        children=page,
+        has_shapes=region.min_lon is not None or child_shape is not None,
+    )
 
 
 def search(session: Session, actor: Actor, q: str, *, level: str | None = None, limit: int = 20) -> list[Region]:
@@ -299,7 +330,7 @@ def create_region(
                 FieldError(
                     "level",
                     MSG_CHILD_LEVEL,
-                    {"parent": level_label(parent.level), "expected": level_label(expected) if expected else "-"},
+                    {"parent": _level_word(parent.level), "expected": _level_word(expected) if expected else "-"},
                 )
             )
     code = (code or "").strip()
