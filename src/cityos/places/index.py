@@ -467,6 +467,9 @@ class SpatialIndex:
             by_depth.setdefault(layer.depth, []).append(layer)
         self.groups: list[tuple[int, list[_Layer]]] = sorted(by_depth.items(), reverse=True)
         self._by_depth_slots = {d: np.flatnonzero(depths == d) for d in np.unique(depths).tolist()}
+        # GEOS builds a prepared geometry's point index lazily and not thread-safely; polygon
+        # tests (microseconds) run one at a time.
+        self._exact = threading.Lock()
 
     @property
     def size(self) -> int:
@@ -496,10 +499,13 @@ class SpatialIndex:
         n = len(cells)
         while i < n and cells[i] == cell:
             slot = int(layer.slots[i])
-            if (within is None or self.paths[slot].startswith(within)) and (
-                layer.full[i] or shapely.intersects_xy(self.geoms[slot], lon, lat)
-            ):
-                return slot
+            if within is None or self.paths[slot].startswith(within):
+                if layer.full[i]:
+                    return slot
+                with self._exact:
+                    inside = shapely.intersects_xy(self.geoms[slot], lon, lat)
+                if inside:
+                    return slot
             i += 1
         return None
 
@@ -507,7 +513,9 @@ class SpatialIndex:
         """Test every polygon, deepest level first (the baseline the index is measured against)."""
         for depth in sorted(self._by_depth_slots, reverse=True):
             slots = self._by_depth_slots[depth]
-            hits: list[int] = slots[shapely.intersects_xy(self.geoms[slots], lon, lat)].tolist()
+            with self._exact:
+                inside = shapely.intersects_xy(self.geoms[slots], lon, lat)
+            hits: list[int] = slots[inside].tolist()
             for slot in hits:
                 if within is None or self.paths[slot].startswith(within):
                     return self._id_list[slot]
@@ -571,7 +579,8 @@ def _load(session: Session, signature: tuple[Any, ...]) -> SpatialIndex:
         .order_by(Region.id)
     ).all()
     geoms = shapely.from_geojson(np.asarray([r[3] for r in rows], dtype=object), on_invalid="ignore")
-    ok = np.asarray([g is not None and not g.is_empty for g in geoms], dtype=bool) if len(rows) else np.zeros(0, bool)
+    # Only (Multi)Polygons take part (type ids 3 and 6); JSON nulls and other shapes are skipped.
+    ok = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms) if len(rows) else np.zeros(0, bool)
     ids = np.asarray([r[0] for r in rows], dtype=np.int64)[ok]
     depths = np.asarray([LEVEL_DEPTH.get(RegionLevel(r[1]), 99) for r in rows], dtype=np.int64)[ok]
     paths = [r[2] for r, keep in zip(rows, ok.tolist(), strict=True) if keep]
