@@ -205,6 +205,22 @@ def test_cover_never_misses_a_cell_nor_claims_a_partial_one() -> None:
                 assert not full or ins, (level, i, x, y)
 
 
+def test_long_thin_shapes_are_covered_by_the_polygon_fill() -> None:
+    """A 50 km corridor 100 m wide is too long for a ring search around one point; H3 fills it."""
+    corridor = Polygon([(104.0, 30.0), (104.5, 30.2), (104.5, 30.201), (104.0, 30.001)])
+    res = index.resolution_for("grid", corridor)
+    result = index.cover([corridor], [res])
+    cells = dict(zip(result.cell.tolist(), result.full.tolist(), strict=True))
+    rng = random.Random(3)
+    for _ in range(3000):
+        t = rng.random()
+        x, y = 104.0 + 0.5 * t, 30.0 + 0.2 * t + rng.uniform(-0.0005, 0.0015)
+        inside = bool(shapely.intersects_xy(corridor, x, y))
+        full = cells.get(h3i.latlng_to_cell(y, x, res))
+        assert not inside or full is not None
+        assert not full or inside
+
+
 def test_oversized_shapes_get_a_coarser_resolution() -> None:
     small = box(104.0, 30.0, 104.0004, 30.0002)
     huge = box(104.0, 30.0, 104.5, 30.5)  # a 'building' of 50 km x 55 km

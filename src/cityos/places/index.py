@@ -310,6 +310,7 @@ def rebuild_cells(session: Session, progress: Progress | None = None) -> Rebuild
     Used after bulk imports that write regions directly. Runs in the caller's transaction.
     """
     started = time.perf_counter()
+    session.flush()  # the rows are read and written with Core below
     conn = session.connection()
     rows = conn.execute(
         select(
@@ -361,7 +362,7 @@ def rebuild_cells(session: Session, progress: Progress | None = None) -> Rebuild
         if progress:
             progress(min(start + _BATCH, total), total)
     if changed:
-        table = cast_table(Region)
+        table = _table(Region)
         stmt = (
             update(table)
             .where(table.c.id == bindparam("b_id"))
@@ -380,7 +381,7 @@ def rebuild_cells(session: Session, progress: Progress | None = None) -> Rebuild
     return RebuildResult(regions=total, cells=written, seconds=seconds)
 
 
-def cast_table(model: type[Region] | type[RegionCell]) -> Table:
+def _table(model: type[Region] | type[RegionCell]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
