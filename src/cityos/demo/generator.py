@@ -215,6 +215,7 @@ class _Generator:
         self.anchor = _Anchor()
         self.city_short = ""
         self.organisations = 0
+        self.accounts = 0
 
     # stages -----------------------------------------------------------------
     def run(self, city: CityDivisions) -> None:
@@ -287,9 +288,9 @@ class _Generator:
             community = Division(cid, code, cname, cpath)
             if r.random() < 0.7:
                 self._organisation(OrganisationKind.NGO, self.namer.ngo(cname), community, district)
-            self._community(district, street, community, cpoly)
+            self._community(district, community, cpoly)
 
-    def _community(self, district: Division, street: Division, community: Division, cpoly: Polygon) -> None:
+    def _community(self, district: Division, community: Division, cpoly: Polygon) -> None:
         r, spec = self.rng, self.spec
         n = r.randint(*spec.grids)
         polys = geometry.partition(cpoly, geometry.random_points(r, cpoly, n))
@@ -472,8 +473,6 @@ class _Generator:
             responsibilities=counts[Responsibility.__tablename__],
             accounts=self.accounts,
         )
-
-    accounts: int = 0
 
 
 def _ring(d: Division) -> int:
