@@ -11,11 +11,13 @@ def include_all(app: FastAPI) -> None:
     from cityos.identity import pages as identity_pages
     from cityos.people import api as people_api
     from cityos.people import pages as people_pages
+    from cityos.people.orgs import api as orgs_api
+    from cityos.people.orgs import pages as orgs_pages
     from cityos.places import api as places_api
     from cityos.places import pages as places_pages
     from cityos.web import pages as web_pages
 
-    for module in (identity_api, places_api, people_api):
+    for module in (identity_api, places_api, people_api, orgs_api):
         app.include_router(module.router)
-    for module in (web_pages, identity_pages, places_pages, people_pages):
+    for module in (web_pages, identity_pages, places_pages, people_pages, orgs_pages):
         app.include_router(module.router)

@@ -9,28 +9,13 @@ from __future__ import annotations
 import random
 from datetime import date
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+from cityos.people.validation import id_check_char, id_number_valid, org_code_check_char, uscc_check_char, uscc_valid
 
 # Mobile prefixes used for generated numbers. 199 is left out: the demo resident's fixed
 # number uses it, so it can never collide with a generated one.
 _PHONE_PREFIXES = tuple(
     str(p) for p in (130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 155, 157, 158, 159, 177, 180, 186, 189)
 )
-
-
-def id_check_char(body17: str) -> str:
-    """GB 11643 check character of the first 17 digits."""
-    total = sum(int(c) * w for c, w in zip(body17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
-
-
-def id_number_valid(value: str) -> bool:
-    return len(value) == 18 and value[:17].isdigit() and id_check_char(value[:17]) == value[17].upper()
 
 
 def demo_birth_segment(birth: date) -> str:
@@ -76,23 +61,17 @@ class Phones:
         return f"{self._rng.choice(_PHONE_PREFIXES)}{suffix:08d}"
 
 
-def uscc_check_char(body17: str) -> str:
-    """GB 32100 check character of the first 17 characters of a USCC."""
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(body17, _USCC_WEIGHTS, strict=True))
-    return _USCC_CHARS[(31 - total % 31) % 31]
-
-
-def org_code_check_char(body8: str) -> str:
-    """GB 11714 check character of an 8-character organisation code."""
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(body8, _ORG_WEIGHTS, strict=True))
-    check = 11 - total % 11
-    return "X" if check == 10 else "0" if check == 11 else str(check)
-
-
-def uscc_valid(value: str) -> bool:
-    if len(value) != 18 or any(c not in _USCC_CHARS for c in value):
-        return False
-    return uscc_check_char(value[:17]) == value[17] and org_code_check_char(value[8:16]) == value[16]
+__all__ = [
+    "IdNumbers",
+    "Phones",
+    "Usccs",
+    "demo_birth_segment",
+    "id_check_char",
+    "id_number_valid",
+    "org_code_check_char",
+    "uscc_check_char",
+    "uscc_valid",
+]
 
 
 class Usccs:

@@ -40,6 +40,17 @@ NAV: tuple[NavItem, ...] = (
 
 
 @dataclass(frozen=True)
+class RegionRef:
+    """A detached copy of the current region for the layout: the request's transaction may be
+    rolled back before the error page renders, and an expired ORM row would then reload."""
+
+    id: int
+    name: str
+    level: str
+    path: str
+
+
+@dataclass(frozen=True)
 class RegionChoice:
     id: int
     name: str
@@ -79,7 +90,9 @@ def region_choices(session: Session, actor: Actor, current: Region | None) -> li
 def page_actor(request: Request, session: DbSession, actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
     """Dependency for signed-in pages: fills the layout's navigation and region switcher."""
     region = current_region(request, session, actor)
-    request.state.current_region = region
+    request.state.current_region = (
+        RegionRef(region.id, region.name, region.level, region.path) if region is not None else None
+    )
     request.state.region_choices = region_choices(session, actor, region)
     request.state.nav = [
         {"href": item.href, "label": item.label}
