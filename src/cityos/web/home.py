@@ -18,6 +18,7 @@ from cityos.core.actor import Actor, subtree_clause
 from cityos.core.i18n import N_, translate
 from cityos.people.models import Department, Household, Organisation, Person, PersonTag, Responsibility
 from cityos.places.models import Region
+from cityos.places.service import LEVEL_LABELS
 
 CARE_TAGS = ("elderly", "living_alone", "disabled", "low_income", "key_group", "pregnant", "child", "veteran")
 _TTL_SECONDS = 60.0
@@ -133,17 +134,6 @@ def _age_bands(session: Session, region: Region) -> list[tuple[str, int]]:
     return list(bands.items())
 
 
-LEVEL_LABELS = {
-    "city": N_("City"),
-    "district": N_("District"),
-    "street": N_("Street"),
-    "community": N_("Community"),
-    "grid": N_("Grid"),
-    "estate": N_("Estate"),
-    "building": N_("Building"),
-    "unit": N_("Unit"),
-    "room": N_("Room"),
-}
 TAG_LABELS = {
     "elderly": N_("Elderly (60+)"),
     "living_alone": N_("Living alone"),
@@ -165,7 +155,7 @@ ORG_KIND_LABELS = {
 def labels() -> dict[str, dict[str, str]]:
     """Translated labels for the home template, in the request's language."""
     return {
-        "level_names": {k: translate(v) for k, v in LEVEL_LABELS.items()},
+        "level_names": {k: translate(v) for k, v in LEVEL_LABELS.items()},  # the places labels
         "tag_names": {k: translate(v) for k, v in TAG_LABELS.items()},
         "org_kinds": {k: translate(v) for k, v in ORG_KIND_LABELS.items()},
     }

@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import Counter, Histogram
 
 from cityos.core import audit
-from cityos.core.i18n import current_locale, negotiate
+from cityos.core.i18n import current_locale, negotiate, translate
+from cityos.core.settings import get_settings
 from cityos.web.templating import LANG_COOKIE
 
 REQUESTS = Counter("cityos_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -22,6 +25,25 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 log = structlog.get_logger("cityos.http")
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cross_site(request: Request) -> bool:
+    """A cookie-authenticated write whose Origin (or Referer) names another site: CSRF.
+
+    Browsers send Origin on every cross-site POST, so a request with neither header is not a
+    browser form and carries no ambient-credential risk; SameSite=Lax cookies are the second wall.
+    """
+    if request.method in _SAFE_METHODS or request.headers.get("authorization"):
+        return False
+    if get_settings().session_cookie_name not in request.cookies:
+        return False
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        return source == "null"
+    return urlsplit(source).netloc != request.headers.get("host", "")
 
 
 def install(app: FastAPI) -> None:
@@ -39,6 +61,10 @@ def install(app: FastAPI) -> None:
         started = time.perf_counter()
         status = 500
         try:
+            if cross_site(request):
+                status = 403
+                message = translate("This form was sent from another site and was refused.")
+                return PlainTextResponse(message, status_code=403)
             response = await call_next(request)
             status = response.status_code
             response.headers["x-request-id"] = request_id
