@@ -31,6 +31,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/", N_("Home"), None),
     NavItem("/places", N_("Places"), "region:read"),
     NavItem("/people", N_("Residents"), "person:read"),
+    NavItem("/organisations", N_("Organisations"), "organisation:read"),
     NavItem("/departments", N_("Departments"), "department:read"),
     NavItem("/me", N_("My records"), "self:read"),
     NavItem("/admin/accounts", N_("Accounts"), "account:read"),
