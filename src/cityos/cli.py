@@ -20,10 +20,12 @@ db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 places_app = typer.Typer(help="Region tree", no_args_is_help=True)
 demo_app = typer.Typer(help="Synthetic demo city", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts and roles", no_args_is_help=True)
+people_app = typer.Typer(help="Residents", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(places_app, name="places")
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
+app.add_typer(people_app, name="people")
 
 console = Console()
 
@@ -206,6 +208,16 @@ def places_rebuild_cells() -> None:
 
         result = index.rebuild_cells(session, progress=report)
     console.print(f"{result.regions:,} regions, {result.cells:,} cells in {result.seconds:.1f} s")
+
+
+@people_app.command("refresh-tags")
+def people_refresh_tags() -> None:
+    """Bring the age tags (elderly 60+, minor under 18) up to date; run daily, e.g. from cron."""
+    from cityos.people import tasks
+
+    with work() as session, console.status("Updating age tags"):
+        changed = tasks.refresh_age_tags(session)
+    console.print(f"Age tags added or removed: {changed:,}")
 
 
 # --- demo -------------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""``cityos people refresh-tags`` against a throw-away SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from cityos.cli import app
+from cityos.core.db import make_engine
+from cityos.core.settings import get_settings
+from cityos.people.models import Person, PersonTag
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("CITYOS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_refresh_tags(cli_db: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    engine = make_engine(cli_db)
+    with Session(engine) as session:
+        session.add(Person(name="老人", gender="female", birth_date=date(1940, 5, 1)))
+        session.commit()
+    result = runner.invoke(app, ["people", "refresh-tags"])
+    assert result.exit_code == 0, result.output
+    assert "Age tags added or removed: 1" in result.output
+    with Session(engine) as session:
+        assert list(session.scalars(select(PersonTag.tag))) == ["elderly"]
+    assert "removed: 0" in runner.invoke(app, ["people", "refresh-tags"]).output
+    engine.dispose()
