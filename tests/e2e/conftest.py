@@ -39,16 +39,26 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from cityos.app import create_app
+def live_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of a file SQLite database holding the tiny demo city."""
     from cityos.demo.generator import generate
 
     db = tmp_path_factory.mktemp("e2e") / "e2e.db"
-    settings = Settings(env="test", database_url=f"sqlite:///{db}", log_level="WARNING")
-    engine = make_engine(settings.database_url)
+    url = f"sqlite:///{db}"
+    engine = make_engine(url)
     migrate.upgrade(engine)
-    runtime = Runtime.create(settings, engine=engine)
+    runtime = Runtime.create(Settings(env="test", database_url=url, log_level="WARNING"), engine=engine)
     generate(runtime.session_factory, size="tiny")
+    runtime.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_server(live_db: str) -> Iterator[str]:
+    from cityos.app import create_app
+
+    settings = Settings(env="test", database_url=live_db, log_level="WARNING")
+    runtime = Runtime.create(settings)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -14,7 +14,7 @@
     window.addEventListener("resize", function () { chart.resize(); });
   }
   var mapEl = document.getElementById("home-map");
-  if (mapEl && window.cityosRegionMap) {
-    window.cityosRegionMap(mapEl);
+  if (mapEl && window.cityosPlacesMap) {
+    window.cityosPlacesMap(mapEl);
   }
 })();
