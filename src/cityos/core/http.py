@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -16,16 +17,26 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def _finish(session: Session, ok: bool) -> None:
+    try:
+        if ok:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request. Opening one does no I/O, so it happens on the event loop; the
+    commit (or rollback) and close run in one worker-thread hop, keeping blocking I/O off the loop."""
     session = get_runtime(request).session_factory()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        await anyio.to_thread.run_sync(_finish, session, False)
         raise
-    finally:
-        session.close()
+    await anyio.to_thread.run_sync(_finish, session, True)
 
 
 # scope="function": commit before the response is sent, so a failed commit is an error response.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,17 @@ class PageParams(BaseModel):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.size
+
+
+async def page_params(
+    page: Annotated[int, Query(ge=1)] = 1, size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20
+) -> PageParams:
+    # A coroutine, so FastAPI resolves it on the event loop instead of a worker thread.
+    return PageParams(page=page, size=size)
+
+
+# Route parameter for paged lists: ``params: PageQuery``.
+PageQuery = Annotated[PageParams, Depends(page_params)]
 
 
 class Page(BaseModel, Generic[T]):

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
 from cityos.core.errors import NotFound
 from cityos.core.http import DbSession
-from cityos.core.pagination import PageParams
+from cityos.core.pagination import PageQuery
 from cityos.identity.deps import CurrentActor
 from cityos.people import service
 from cityos.people.models import Gender, Person, Residence, Tag
@@ -60,7 +60,7 @@ def _residence(res: Residence, address: str | None = None) -> ResidenceRead:
 def list_people(
     session: DbSession,
     actor: CurrentActor,
-    params: Annotated[PageParams, Depends()],
+    params: PageQuery,
     region_id: int | None = None,
     tag: Tag | None = None,
     gender: Gender | None = None,
@@ -163,7 +163,7 @@ def end_residence(residence_id: int, body: ResidenceEnd, session: DbSession, act
 
 @router.get("/households", response_model=HouseholdPage)
 def list_households(
-    session: DbSession, actor: CurrentActor, params: Annotated[PageParams, Depends()], region_id: int | None = None
+    session: DbSession, actor: CurrentActor, params: PageQuery, region_id: int | None = None
 ) -> HouseholdPage:
     rows, total = service.list_households(session, actor, params, region_id=region_id)
     items = [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from cityos.core.http import DbSession
-from cityos.core.pagination import PageParams
+from cityos.core.pagination import PageQuery
 from cityos.identity.deps import CurrentActor
 from cityos.places import service
 from cityos.places.models import Region, RegionLevel
@@ -83,7 +83,7 @@ def delete_geometry(region_id: int, session: DbSession, actor: CurrentActor) -> 
 
 @router.get("/regions/{region_id}/children", response_model=RegionPage)
 def list_children(
-    region_id: int, session: DbSession, actor: CurrentActor, params: Annotated[PageParams, Depends()]
+    region_id: int, session: DbSession, actor: CurrentActor, params: PageQuery
 ) -> RegionPage:
     page = service.children(session, actor, region_id, params)
     items = [

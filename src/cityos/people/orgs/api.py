@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from cityos.core.http import DbSession
-from cityos.core.pagination import PageParams
+from cityos.core.pagination import PageParams, PageQuery
 from cityos.identity.deps import CurrentActor
 from cityos.people.models import Department, Organisation, OrganisationKind
 from cityos.people.orgs import service
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["organisations"])
 def list_organisations(
     session: DbSession,
     actor: CurrentActor,
-    params: Annotated[PageParams, Depends()],
+    params: PageQuery,
     region_id: int | None = None,
     kind: OrganisationKind | None = None,
     q: Annotated[str | None, Query(max_length=64)] = None,
@@ -65,7 +65,7 @@ def update_organisation(
 def list_departments(
     session: DbSession,
     actor: CurrentActor,
-    params: Annotated[PageParams, Depends()],
+    params: PageQuery,
     q: Annotated[str | None, Query(max_length=64)] = None,
 ) -> DepartmentPage:
     """Departments of your area and of the regions above it."""
@@ -107,7 +107,7 @@ def _responsibility_page(
 def list_responsibilities(
     session: DbSession,
     actor: CurrentActor,
-    params: Annotated[PageParams, Depends()],
+    params: PageQuery,
     department_id: int | None = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
 ) -> ResponsibilityPage:
