@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from cityos.core.errors import FieldError, Invalid
 from cityos.core.http import DbSession
@@ -24,6 +24,16 @@ def _router() -> APIRouter:
     def ok(body: ThingIn, session: DbSession) -> dict[str, str]:
         session.add(AuditRecord(action="t.ok", actor_label=body.name))
         return {"status": "stored"}
+
+    @router.post("/t/core-write")
+    def core_write(session: DbSession) -> dict[str, int]:
+        # A Core statement, not an ORM flush: the request must still see it as a write.
+        session.execute(insert(AuditRecord).values(action="t.core", actor_label="core", outcome="ok"))
+        return {"status": 1}
+
+    @router.get("/t/read")
+    def read(session: DbSession) -> dict[str, int]:
+        return {"n": int(session.scalar(select(func.count()).select_from(AuditRecord)) or 0)}
 
     @router.post("/t/fail")
     def fail(body: ThingIn, session: DbSession) -> dict[str, str]:
@@ -52,6 +62,24 @@ def test_commit_on_success_and_rollback_on_error(app, runtime) -> None:  # type:
             "type": "invalid",
         }
         assert _count(client, runtime, "t.fail") == 0
+
+
+def test_core_statement_writes_are_committed_and_reads_end_cleanly(app, runtime) -> None:  # type: ignore[no-untyped-def]
+    app.include_router(_router())
+    with TestClient(app) as client:
+        before = client.get("/t/read").json()["n"]
+        assert client.post("/t/core-write").status_code == 200
+        assert _count(client, runtime, "t.core") == 1
+        assert client.get("/t/read").json()["n"] == before + 1
+
+
+def test_only_read_tells_reads_from_writes(session) -> None:  # type: ignore[no-untyped-def]
+    from cityos.core.db import only_read
+
+    assert only_read(session)  # nothing begun yet
+    session.scalar(select(func.count()).select_from(AuditRecord))
+    session.add(AuditRecord(action="t.pending", actor_label="x"))
+    assert not only_read(session)  # pending ORM object
 
 
 def test_validation_errors_are_field_level_and_translated(app) -> None:  # type: ignore[no-untyped-def]

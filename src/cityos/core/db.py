@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -97,6 +97,32 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, echo=echo, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=10)
+
+
+_WROTE = "cityos.wrote"
+_READ_PREFIXES = ("SELECT", "WITH", "PRAGMA", "BEGIN", "SHOW")
+
+
+@event.listens_for(Engine, "begin")
+def _reset_wrote(conn: Connection) -> None:
+    conn.info[_WROTE] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    # Anything but a read marks the transaction as one that must be committed.
+    if not statement.lstrip()[:6].upper().startswith(_READ_PREFIXES):
+        conn.info[_WROTE] = True
+
+
+def only_read(session: Session) -> bool:
+    """True when the session's open transaction (if any) has executed nothing but reads, so
+    ending it cannot lose a write."""
+    if not session.in_transaction():
+        return True
+    if session.new or session.dirty or session.deleted:
+        return False
+    return not session.connection().info.get(_WROTE, True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

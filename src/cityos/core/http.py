@@ -9,6 +9,7 @@ import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from cityos.core.db import only_read
 from cityos.core.runtime import Runtime
 
 
@@ -28,15 +29,22 @@ def _finish(session: Session, ok: bool) -> None:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session per request. Opening one does no I/O, so it happens on the event loop; the
-    commit (or rollback) and close run in one worker-thread hop, keeping blocking I/O off the loop."""
+    """One session per request, committed on success and rolled back on error.
+
+    Opening a session does no I/O, so it happens on the event loop. A request that wrote
+    commits in a worker thread. A request that only read ends its transaction on the loop:
+    that is one short ROLLBACK, and a thread hop costs more than it on a small machine.
+    """
     session = get_runtime(request).session_factory()
     try:
         yield session
     except BaseException:
         await anyio.to_thread.run_sync(_finish, session, False)
         raise
-    await anyio.to_thread.run_sync(_finish, session, True)
+    if only_read(session):
+        session.close()
+    else:
+        await anyio.to_thread.run_sync(_finish, session, True)
 
 
 # scope="function": commit before the response is sent, so a failed commit is an error response.
