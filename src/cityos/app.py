@@ -6,6 +6,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.effective_worker_threads
         rt = runtime or Runtime.create(settings)
         app.state.runtime = rt
         stop = threading.Event()

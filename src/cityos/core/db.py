@@ -72,7 +72,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             json_serializer=_json_dumps,
             connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=StaticPool if memory else None,
+            # Room for every worker thread: a connection beyond the pool is closed when returned,
+            # and a new one pays for its pragmas and starts with a cold page cache.
+            **({"poolclass": StaticPool} if memory else {"pool_size": 20, "max_overflow": 20}),
         )
 
         @event.listens_for(engine, "connect")

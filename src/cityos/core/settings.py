@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     divisions_dir: Path = ROOT_DIR.parent / "shared" / "data" / "admin-divisions"
     log_level: str = "INFO"
+    # Threads that run request handlers (blocking database work). Few threads beat many on
+    # SQLite, where the work is CPU-bound and threads only fight over the GIL; PostgreSQL
+    # requests wait on the network and gain from more. None: 4 on SQLite, 16 on PostgreSQL.
+    worker_threads: int | None = Field(default=None, ge=1, le=200)
 
     @model_validator(mode="after")
     def _enforce_non_default_secrets(self) -> Settings:
@@ -67,6 +71,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_worker_threads(self) -> int:
+        if self.worker_threads is not None:
+            return self.worker_threads
+        return 4 if self.is_sqlite else 16
 
 
 @lru_cache(maxsize=1)

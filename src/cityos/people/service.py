@@ -165,9 +165,21 @@ class PersonPage:
 def list_people(
     session: Session, actor: Actor, params: PageParams, filters: PersonFilter | None = None, *, count: bool = True
 ) -> PersonPage:
-    rows, total = fetch_page(session, person_query(session, actor, filters or PersonFilter()), params, count=count)
-    ids = [p.id for p in rows]
-    return PersonPage(rows, total, tags_of(session, ids), region_names(session, [p.region_id for p in rows]))
+    query = person_query(session, actor, filters or PersonFilter())
+    # The region's name and the tags come with the row: one statement for the page.
+    tags = (
+        select(func.aggregate_strings(PersonTag.tag, ","))
+        .where(PersonTag.person_id == Person.id)
+        .correlate(Person)
+        .scalar_subquery()
+    )
+    named = query.add_columns(Region.name, tags).outerjoin(Region, Region.id == Person.region_id)
+    rows = session.execute(named.limit(params.size).offset(params.offset)).all()
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) if count else None
+    people = [row[0] for row in rows]
+    names = {int(p.region_id): str(name) for p, name, _ in rows if p.region_id is not None and name is not None}
+    tag_lists = {p.id: sorted(t.split(",")) for p, _, t in rows if t}
+    return PersonPage(people, total, tag_lists, names)
 
 
 def lookup(session: Session, actor: Actor, *, id_number: str | None = None, phone: str | None = None) -> list[Person]:
