@@ -117,3 +117,13 @@ def is_postgres(engine: Engine) -> bool:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"cityos database: {'postgresql' if TEST_DB_URL.startswith('postgresql') else 'sqlite'}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    # Rate limits and the actor cache are per process; tests must not inherit each other's.
+    from cityos.identity.deps import actor_cache
+    from cityos.identity.ratelimit import limiter
+
+    limiter.reset()
+    actor_cache.forget()

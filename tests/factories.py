@@ -161,3 +161,14 @@ def make_person(
         session.add(PersonTag(person_id=person.id, tag=tag))
     session.flush()
     return person
+
+
+def session_cookie(session: Session, account_id: int) -> str:
+    """A recorded page-session token for the account (what signing in through the form sets)."""
+    from cityos.identity.service import issue_session
+
+    account = session.get(Account, account_id)
+    assert account is not None
+    token, _ = issue_session(session, account)
+    session.commit()
+    return token

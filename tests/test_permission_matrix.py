@@ -121,6 +121,34 @@ CASES: tuple[Case, ...] = (
         body=lambda i: {"case_category": "event.09", "region_id": i["grid"]},
     ),
     Case("DELETE", "/api/v1/responsibilities/{responsibility_id}", "department:write"),
+    Case("GET", "/api/v1/me/account", lambda perms, resident: True, outside=False),
+    Case("GET", "/api/v1/accounts", "account:read", list_key="items", kind="account", outside=False),
+    Case(
+        "POST",
+        "/api/v1/accounts",
+        "account:write",
+        body=lambda i: {
+            "username": "matrix-user",
+            "display_name": "矩阵",
+            "roles": ["grid_worker"],
+            "scope_region_id": i["grid"],
+            "password": "a-good-password",
+        },
+    ),
+    Case("GET", "/api/v1/accounts/{account_id}", "account:read"),
+    Case("PATCH", "/api/v1/accounts/{account_id}", "account:write", body=lambda i: {"display_name": "改"}),
+    Case("POST", "/api/v1/accounts/{account_id}/roles", "account:write", body=lambda i: {"role": "merchant"}),
+    Case("DELETE", "/api/v1/accounts/{account_id}/roles/{role}", "account:write"),
+    Case("GET", "/api/v1/clients", "client:write", list_key="items", kind="client", outside=False),
+    Case(
+        "POST",
+        "/api/v1/clients",
+        "client:write",
+        body=lambda i: {"name": "矩阵应用", "scopes": ["region:read"], "scope_region_id": i["grid"]},
+    ),
+    Case("DELETE", "/api/v1/clients/{client_pk}", "client:write"),
+    Case("GET", "/api/v1/audit", "audit:read", outside=False),
+    Case("GET", "/api/v1/sms", "sms:read", outside=False),
 )
 
 PATH_PARAMS = {
@@ -131,6 +159,9 @@ PATH_PARAMS = {
     "organisation_id": "organisation",
     "department_id": "department",
     "responsibility_id": "responsibility",
+    "account_id": "account",
+    "role": "role",
+    "client_pk": "client",
 }
 
 
@@ -163,7 +194,22 @@ def _records(session: Session, world: World) -> Ids:
         resp = Responsibility(department_id=dept.id, case_category="event.01", region_id=grid.id, region_path=grid.path)
         session.add(resp)
         session.flush()
+        account = make_account(session, roles=["merchant"], scope=grid)
+        client = OAuthClient(
+            client_id=f"matrix-client-{n}",
+            secret_hash="unused",
+            name=f"应用{n}",
+            scopes=["region:read"],
+            scope_region_id=grid.id,
+            scope_path=grid.path,
+            active=True,
+        )
+        session.add(client)
+        session.flush()
         return {
+            "account": account.id,
+            "role": "merchant",
+            "client": client.id,
             "grid": grid.id,
             "room": room.id,
             "person": person.id,
@@ -255,8 +301,15 @@ def test_every_api_route_is_in_the_matrix(app: Any) -> None:
     assert covered - routes == set(), "the matrix lists routes that no longer exist"
 
 
-# Routes anyone may call (sign-in and token endpoints).
-PUBLIC_ROUTES: tuple[tuple[str, str], ...] = ()
+# Routes anyone may call: signing in and trading tokens (each checks its own credentials).
+PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/code"),
+    ("POST", "/api/v1/auth/code/verify"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/signout"),
+    ("POST", "/api/v1/oauth/token"),
+)
 
 
 def test_anonymous_callers_are_asked_to_sign_in(client: TestClient, session: Session, world: World) -> None:

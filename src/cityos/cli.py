@@ -210,6 +210,106 @@ def places_rebuild_cells() -> None:
     console.print(f"{result.regions:,} regions, {result.cells:,} cells in {result.seconds:.1f} s")
 
 
+# --- users ------------------------------------------------------------------------------------
+
+
+def _region_by_code(session: Session, code: str) -> int:
+    from sqlalchemy import select
+
+    from cityos.places.models import Region
+
+    region_id = session.scalar(select(Region.id).where(Region.code == code))
+    if region_id is None:
+        console.print(f"[red]No region with code {code}.[/] Try: cityos places locate, or the /places pages.")
+        raise typer.Exit(1)
+    return int(region_id)
+
+
+@user_app.command("create")
+def user_create(
+    username: str = typer.Option(..., "--username", help="Sign-in name (lower-case)"),
+    name: str = typer.Option(..., "--name", help="Display name"),
+    role: list[str] = typer.Option(..., "--role", help="Role; repeat for several"),
+    scope: str = typer.Option(..., "--scope", help="Region code of the account's area, e.g. 510104"),
+    password: str | None = typer.Option(None, "--password", help="Asked for (hidden) when left out"),
+) -> None:
+    """Create a staff account."""
+    from cityos.core.actor import SYSTEM
+    from cityos.core.errors import DomainError
+    from cityos.identity import accounts
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with work() as session:
+            account = accounts.create_account(
+                session,
+                SYSTEM,
+                username=username,
+                display_name=name,
+                roles=role,
+                scope_region_id=_region_by_code(session, scope),
+                password=password,
+            )
+            roles = ", ".join(sorted(role))
+            console.print(f"[green]Created[/] {account.username} (id {account.id}) with roles {roles}")
+    except DomainError as exc:
+        _print_invalid(exc)
+        raise typer.Exit(1) from exc
+
+
+def _change_role(username: str, role: str, *, grant: bool) -> None:
+    from cityos.core.actor import SYSTEM
+    from cityos.core.errors import DomainError, NotFound
+    from cityos.identity import accounts
+
+    try:
+        with work() as session:
+            account = accounts.find_by_username(session, username)
+            change = accounts.grant_role if grant else accounts.revoke_role
+            change(session, SYSTEM, account_id=account.id, role=role)
+            roles = accounts.roles_of(session, [account.id])[account.id]
+            console.print(f"{account.username}: {', '.join(roles) or '(no roles)'}")
+    except NotFound as exc:
+        console.print(f"[red]No account named {username}.[/]")
+        raise typer.Exit(1) from exc
+    except DomainError as exc:
+        _print_invalid(exc)
+        raise typer.Exit(1) from exc
+
+
+@user_app.command("grant")
+def user_grant(username: str = typer.Argument(...), role: str = typer.Argument(...)) -> None:
+    """Give an account a role."""
+    _change_role(username, role, grant=True)
+
+
+@user_app.command("revoke")
+def user_revoke(username: str = typer.Argument(...), role: str = typer.Argument(...)) -> None:
+    """Take a role from an account."""
+    _change_role(username, role, grant=False)
+
+
+@user_app.command("list")
+def user_list(role: str | None = typer.Option(None, "--role", help="Only accounts with this role")) -> None:
+    """Accounts with their roles and areas."""
+    from rich.table import Table
+
+    from cityos.core.actor import SYSTEM
+    from cityos.core.pagination import PageParams
+    from cityos.identity import accounts
+
+    table = Table("username", "name", "roles", "area", "active")
+    with work() as session:
+        rows, total = accounts.list_accounts(session, SYSTEM, PageParams(page=1, size=200), role=role)
+        roles = accounts.roles_of(session, [a.id for a in rows])
+        for a in rows:
+            area = accounts.account_links(session, a)["scope_name"]
+            table.add_row(a.username or "—", a.display_name, ", ".join(roles[a.id]), area, "yes" if a.active else "no")
+    console.print(table)
+    console.print(f"{total or 0} accounts (first 200 shown)" if (total or 0) > 200 else f"{total or 0} accounts")
+
+
 @people_app.command("refresh-tags")
 def people_refresh_tags() -> None:
     """Bring the age tags (elderly 60+, minor under 18) up to date; run daily, e.g. from cron."""

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityos.identity import tokens
 from cityos.people.models import Department, Organisation, Responsibility
 from cityos.people.validation import org_code_check_char, uscc_check_char
-from tests.factories import World, make_account, make_world
+from tests.factories import World, make_account, make_world, session_cookie
 
 
 @pytest.fixture
@@ -25,7 +22,7 @@ def world(session: Session) -> World:
 def sign_in(client: TestClient, session: Session, role: str, scope) -> None:  # type: ignore[no-untyped-def]
     account = make_account(session, roles=[role], scope=scope)
     session.commit()
-    token, _ = tokens.issue("session", str(account.id), timedelta(hours=1))
+    token = session_cookie(session, account.id)
     client.cookies.set("cityos_session", token)
 
 

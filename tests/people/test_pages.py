@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityos.core.models import AuditRecord
-from cityos.identity import tokens
 from cityos.people.models import Person, Residence
 from cityos.people.validation import id_check_char
-from tests.factories import World, make_account, make_person, make_world
+from tests.factories import World, make_account, make_person, make_world, session_cookie
 
 ID_1980 = "51010419800101123" + id_check_char("51010419800101123")
 
@@ -28,7 +25,7 @@ def world(session: Session) -> World:
 def sign_in(client: TestClient, session: Session, role: str, scope, **kw: object) -> int:  # type: ignore[no-untyped-def]
     account = make_account(session, roles=[role], scope=scope, **kw)  # type: ignore[arg-type]
     session.commit()
-    token, _ = tokens.issue("session", str(account.id), timedelta(hours=1))
+    token = session_cookie(session, account.id)
     client.cookies.set("cityos_session", token)
     return account.id
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from cityos.identity import tokens
-from tests.factories import World, make_account, make_world
+from tests.factories import World, make_account, make_world, session_cookie
 
 HTML = {"Accept": "text/html"}
 
@@ -16,7 +13,7 @@ HTML = {"Accept": "text/html"}
 def _sign_in(client: TestClient, session: Session, world: World, *, roles: list[str], scope_name: str) -> None:
     account = make_account(session, roles=roles, scope=getattr(world, scope_name))
     session.commit()
-    tok, _ = tokens.issue("session", str(account.id), timedelta(hours=1))
+    tok = session_cookie(session, account.id)
     client.cookies.set("cityos_session", tok)
 
 

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from cityos.identity import tokens
 from cityos.web import home
-from tests.factories import make_account, make_person, make_world
+from tests.factories import make_account, make_person, make_world, session_cookie
 
 
-def _sign_in(client: TestClient, account_id: int) -> None:
-    tok, _ = tokens.issue("session", str(account_id), timedelta(hours=1))
-    client.cookies.set("cityos_session", tok)
+def _sign_in(client: TestClient, session: Session, account_id: int) -> None:
+    client.cookies.set("cityos_session", session_cookie(session, account_id))
 
 
 def test_landing_page_before_sign_in(client: TestClient) -> None:
@@ -30,7 +28,7 @@ def test_home_shows_figures_of_scope_only(client: TestClient, session: Session) 
     make_person(session, name="外人", region=world.other_room, birth_date=date(1990, 1, 1))
     worker = make_account(session, roles=["grid_worker"], scope=world.grid1)
     session.commit()
-    _sign_in(client, worker.id)
+    _sign_in(client, session, worker.id)
     r = client.get("/", headers={"Accept": "text/html"})
     assert r.status_code == 200
     assert world.grid1.name in r.text
@@ -49,7 +47,7 @@ def test_commander_sees_whole_city_and_can_switch_down(client: TestClient, sessi
     make_person(session, region=world.other_room)
     commander = make_account(session, roles=["commander"], scope=world.city)
     session.commit()
-    _sign_in(client, commander.id)
+    _sign_in(client, session, commander.id)
     r = client.get("/", headers={"Accept": "text/html"})
     assert 'data-testid="fig-residents">2<' in r.text
     assert f'<option value="{world.district_a.id}"' in r.text
@@ -64,7 +62,7 @@ def test_department_staff_do_not_see_resident_figures(client: TestClient, sessio
     world = make_world(session)
     staff = make_account(session, roles=["department_staff"], scope=world.district_a)
     session.commit()
-    _sign_in(client, staff.id)
+    _sign_in(client, session, staff.id)
     r = client.get("/", headers={"Accept": "text/html", "Accept-Language": "en"})
     assert r.status_code == 200
     assert "fig-residents" not in r.text

@@ -16,7 +16,7 @@ from cityos.core.errors import Unauthorized
 from cityos.core.http import DbSession
 from cityos.core.settings import get_settings
 from cityos.identity import tokens
-from cityos.identity.models import Account, AccountRole, OAuthClient
+from cityos.identity.models import Account, AccountRole, OAuthClient, RefreshToken
 from cityos.identity.permissions import CLIENT_GRANTABLE, Role, permissions_for
 
 
@@ -75,6 +75,13 @@ def _load_actor(session: Session, claims: tokens.TokenClaims) -> Actor:
     account = session.get(Account, int(claims.subject))
     if account is None or not account.active:
         raise Unauthorized("The sign-in token is not valid.")
+    if claims.kind == "session":
+        # Page sessions are recorded when issued, so signing out (or an administrator) ends them.
+        live = session.scalar(
+            select(RefreshToken.id).where(RefreshToken.jti == claims.jti, RefreshToken.revoked_at.is_(None))
+        )
+        if live is None:
+            raise Unauthorized("Your sign-in has expired. Please sign in again.")
     return actor_for_account(session, account)
 
 

@@ -36,6 +36,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/me", N_("My records"), "self:read"),
     NavItem("/admin/accounts", N_("Accounts"), "account:read"),
     NavItem("/admin/audit", N_("Audit log"), "audit:read"),
+    NavItem("/admin/clients", N_("Apps"), "client:write"),
     NavItem("/admin/sms", N_("SMS outbox"), "sms:read"),
 )
 
