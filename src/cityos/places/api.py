@@ -82,9 +82,7 @@ def delete_geometry(region_id: int, session: DbSession, actor: CurrentActor) -> 
 
 
 @router.get("/regions/{region_id}/children", response_model=RegionPage)
-def list_children(
-    region_id: int, session: DbSession, actor: CurrentActor, params: PageQuery
-) -> RegionPage:
+def list_children(region_id: int, session: DbSession, actor: CurrentActor, params: PageQuery) -> RegionPage:
     page = service.children(session, actor, region_id, params)
     items = [
         RegionChild.model_validate(r).model_copy(update={"child_count": page.child_counts[r.id]}) for r in page.items
