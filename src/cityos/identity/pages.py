@@ -23,7 +23,8 @@ from cityos.identity.deps import CurrentActor, OptionalActor
 from cityos.identity.models import Account
 from cityos.identity.permissions import CLIENT_GRANTABLE, PERMISSIONS, ROLES, Role
 from cityos.places.models import Region
-from cityos.web.shell import PageActor, page_actor
+from cityos.web.forms import refused
+from cityos.web.shell import PageActor
 from cityos.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -274,13 +275,7 @@ def create_account(
             phone=phone or None,
         )
     except DomainError as exc:
-        if not exc.details:
-            raise
-        session.rollback()
-        page_actor(request, session, actor)
-        errors: dict[str, str] = {}
-        for d in exc.details:
-            errors.setdefault(d.field, translate(d.message, **d.params))
+        errors = refused(request, session, actor, exc)
         return _accounts_page(
             request, session, actor, q="", role="", page=1, errors=errors, values=values, status_code=exc.status_code
         )
@@ -429,13 +424,7 @@ def register_client(
             description=description or None,
         )
     except DomainError as exc:
-        if not exc.details:
-            raise
-        session.rollback()
-        page_actor(request, session, actor)
-        errors: dict[str, str] = {}
-        for d in exc.details:
-            errors.setdefault(d.field, translate(d.message, **d.params))
+        errors = refused(request, session, actor, exc)
         return _clients_page(request, session, actor, errors=errors, values=values, status_code=exc.status_code)
     # The secret is shown once, on this response only; it is not stored in clear anywhere.
     return _clients_page(request, session, actor, created=(client.client_id, secret), status_code=201)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor, subtree_clause
-from cityos.core.errors import DomainError, FieldError, Invalid, NotFound
+from cityos.core.errors import DomainError, Invalid, NotFound
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_, translate
 from cityos.core.pagination import PageParams
@@ -21,6 +21,7 @@ from cityos.people import service
 from cityos.people.models import Gender, Person, Relation, Tag
 from cityos.people.schemas import PersonRead
 from cityos.places.models import Region, RegionLevel
+from cityos.web.forms import field_errors, refused
 from cityos.web.shell import PageActor, current_region, page_actor
 from cityos.web.templating import render
 
@@ -155,13 +156,6 @@ def new_person(request: Request, session: DbSession, actor: PageActor) -> HTMLRe
     return _form_page(request, session, actor, values={"relation": Relation.FAMILY.value}, errors={})
 
 
-def _messages(details: list[FieldError]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for d in details:
-        out.setdefault(d.field, translate(d.message, **d.params))
-    return out
-
-
 @router.post("/people/new", response_class=HTMLResponse)
 def create_person(
     request: Request,
@@ -213,11 +207,7 @@ def create_person(
             relation=relation or None,
         )
     except DomainError as exc:
-        if not exc.details:
-            raise
-        session.rollback()
-        page_actor(request, session, actor)
-        fields = _messages(exc.details)
+        fields = refused(request, session, actor, exc)
         fields.update({"room_id": fields.pop("region_id")} if "region_id" in fields else {})
         return _form_page(request, session, actor, values=values, errors=fields, status_code=exc.status_code)
     return RedirectResponse(f"/people/{person.id}?created=1", status_code=303)
@@ -294,7 +284,7 @@ def edit_person(
         session.rollback()
         person = service.get_person(session, actor, person_id)
         page_actor(request, session, actor)
-        context = {**_card_context(session, actor, person), "edit_errors": _messages(exc.details)}
+        context = {**_card_context(session, actor, person), "edit_errors": field_errors(exc)}
         return render(request, "people/card.html", context, status_code=422)
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 

@@ -18,6 +18,7 @@ from cityos.identity.deps import CurrentActor
 from cityos.people.models import OrganisationKind
 from cityos.people.orgs import service
 from cityos.places.models import Region
+from cityos.web.forms import field_errors, refused
 from cityos.web.shell import PageActor, current_region, page_actor
 from cityos.web.templating import render
 
@@ -130,8 +131,7 @@ def add_responsibility(
         if not exc.details:
             raise
         session.rollback()
-        errors = {d.field: translate(d.message, **d.params) for d in exc.details}
-        return _department_page(request, session, actor, department_id, errors=errors, values=values)
+        return _department_page(request, session, actor, department_id, errors=field_errors(exc), values=values)
     return RedirectResponse(f"/departments/{department_id}", status_code=303)
 
 
@@ -212,10 +212,6 @@ def create_organisation(
     try:
         service.create_organisation(session, actor, data=data)
     except DomainError as exc:
-        if not exc.details:
-            raise
-        session.rollback()
-        page_actor(request, session, actor)
-        errors = {d.field: translate(d.message, **d.params) for d in exc.details}
+        errors = refused(request, session, actor, exc)
         return _organisations_page(request, session, actor, kind="", q="", page=1, errors=errors, values=values)
     return RedirectResponse("/organisations?created=1", status_code=303)
