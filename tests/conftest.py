@@ -127,3 +127,15 @@ def _fresh_rate_limits() -> None:
 
     limiter.reset()
     actor_cache.forget()
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A throw-away SQLite file that ``cityos`` commands use (through CITYOS_DATABASE_URL)."""
+    from cityos.core.settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("CITYOS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()

@@ -172,3 +172,13 @@ def session_cookie(session: Session, account_id: int) -> str:
     token, _ = issue_session(session, account)
     session.commit()
     return token
+
+
+def bearer(account_id: int) -> dict[str, str]:
+    """Authorization header with a short access token for the account."""
+    from datetime import timedelta
+
+    from cityos.identity import tokens
+
+    token, _ = tokens.issue("access", str(account_id), timedelta(minutes=5))
+    return {"Authorization": f"Bearer {token}"}

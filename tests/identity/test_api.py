@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,16 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityos.core.models import AuditRecord
-from cityos.identity import passwords, tokens
+from cityos.identity import passwords
 from cityos.identity.models import Account, SmsMessage
-from tests.factories import World, make_account, make_person, make_world
+from tests.factories import World, bearer, make_account, make_person, make_world
 
 PASSWORD = "correct-horse-42"
-
-
-def _auth(account_id: int) -> dict[str, str]:
-    tok, _ = tokens.issue("access", str(account_id), timedelta(minutes=5))
-    return {"Authorization": f"Bearer {tok}"}
 
 
 @pytest.fixture
@@ -37,7 +31,7 @@ def admin(session: Session, world: World) -> dict[str, str]:
         session, roles=["admin"], scope=world.city, username="boss", password_hash=passwords.hash_password(PASSWORD)
     )
     session.commit()
-    return _auth(account.id)
+    return bearer(account.id)
 
 
 def test_password_token_refresh_and_signout(client: TestClient, session: Session, admin: dict[str, str]) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,17 +9,14 @@ from typer.testing import CliRunner
 
 from cityos.cli import app
 from cityos.core.db import make_engine
-from cityos.core.settings import get_settings
 from cityos.identity import passwords
 from cityos.identity.models import Account, AccountRole
 from cityos.places.models import Region
 
 
 @pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("CITYOS_DATABASE_URL", url)
-    get_settings.cache_clear()
+def district_db(cli_db: str) -> str:
+    url = cli_db
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     engine = make_engine(url)
@@ -30,8 +24,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         session.add(Region(code="510104", name="锦江区", level="district", path="/1/", depth=1, attrs={}))
         session.commit()
     engine.dispose()
-    yield url
-    get_settings.cache_clear()
+    return url
 
 
 def _roles(url: str, username: str) -> list[str]:
@@ -45,7 +38,7 @@ def _roles(url: str, username: str) -> list[str]:
     return roles
 
 
-def test_create_grant_revoke_list(cli_db: str) -> None:
+def test_create_grant_revoke_list(district_db: str) -> None:
     runner = CliRunner()
     created = runner.invoke(
         app,
@@ -53,17 +46,17 @@ def test_create_grant_revoke_list(cli_db: str) -> None:
         input="a-good-password\na-good-password\n",
     )
     assert created.exit_code == 0, created.output
-    assert _roles(cli_db, "ops") == ["admin"]
+    assert _roles(district_db, "ops") == ["admin"]
     assert runner.invoke(app, ["user", "grant", "ops", "commander"]).exit_code == 0
-    assert _roles(cli_db, "ops") == ["admin", "commander"]
+    assert _roles(district_db, "ops") == ["admin", "commander"]
     assert runner.invoke(app, ["user", "revoke", "ops", "admin"]).exit_code == 0
-    assert _roles(cli_db, "ops") == ["commander"]
+    assert _roles(district_db, "ops") == ["commander"]
     listed = runner.invoke(app, ["user", "list"])
     assert "ops" in listed.output
     assert "锦江区" in listed.output
 
 
-def test_bad_input_is_reported(cli_db: str) -> None:
+def test_bad_input_is_reported(district_db: str) -> None:
     runner = CliRunner()
     bad = runner.invoke(
         app,

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityos.core.models import AuditRecord
-from cityos.identity import tokens
 from cityos.people.models import Organisation, Person
 from cityos.people.validation import id_check_char, org_code_check_char, uscc_check_char
-from tests.factories import World, make_account, make_person, make_world
+from tests.factories import World, bearer, make_account, make_person, make_world
 
 ID_1980 = "51010419800101123" + id_check_char("51010419800101123")
-
-
-def _auth(account_id: int) -> dict[str, str]:
-    tok, _ = tokens.issue("access", str(account_id), timedelta(minutes=5))
-    return {"Authorization": f"Bearer {tok}"}
 
 
 @pytest.fixture
@@ -33,7 +25,7 @@ def world(session: Session) -> World:
 def _headers(session: Session, world: World, role: str, scope_name: str = "city", **kw: object) -> dict[str, str]:
     account = make_account(session, roles=[role], scope=getattr(world, scope_name), **kw)  # type: ignore[arg-type]
     session.commit()
-    return _auth(account.id)
+    return bearer(account.id)
 
 
 def _count(session: Session, model: type) -> int:

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityos.identity import tokens
 from cityos.places import index
 from cityos.places.models import Region
-from tests.factories import World, box, make_account, make_world
-
-
-def _auth(account_id: int) -> dict[str, str]:
-    tok, _ = tokens.issue("access", str(account_id), timedelta(minutes=5))
-    return {"Authorization": f"Bearer {tok}"}
+from tests.factories import World, bearer, box, make_account, make_world
 
 
 @pytest.fixture
@@ -34,14 +27,14 @@ def world(session: Session) -> Iterator[World]:
 def admin(session: Session, world: World) -> dict[str, str]:
     account = make_account(session, roles=["admin"], scope=world.city)
     session.commit()
-    return _auth(account.id)
+    return bearer(account.id)
 
 
 @pytest.fixture
 def worker(session: Session, world: World) -> dict[str, str]:
     account = make_account(session, roles=["grid_worker"], scope=world.grid1)
     session.commit()
-    return _auth(account.id)
+    return bearer(account.id)
 
 
 def _count(session: Session) -> int:
@@ -212,7 +205,7 @@ def test_create_needs_write_permission_in_scope(
     assert client.post("/api/v1/regions", json=_new_estate(world), headers=worker).status_code == 403
     scoped_admin = make_account(session, roles=["admin"], scope=world.grid1)
     session.commit()
-    headers = _auth(scoped_admin.id)
+    headers = bearer(scoped_admin.id)
     r = client.post("/api/v1/regions", json=_new_estate(world, parent_id=world.grid2.id), headers=headers)
     assert r.status_code == 422
     assert set(_details(r.json())) == {"parent_id"}
