@@ -25,12 +25,24 @@ log = structlog.get_logger(__name__)
 
 
 def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.0) -> None:
-    """Retries events whose first delivery failed (at-least-once)."""
+    """Retries events whose first delivery failed (at-least-once) and, every minute, fires the
+    process time limits that are due (timers are rows, so a restart misses nothing)."""
+    from cityos.core.db import unit_of_work
+    from cityos.workflow.service import fire_due_timers
+
+    ticks = 0
     while not stop.wait(interval):
+        ticks += 1
         try:
             runtime.bus.deliver_pending()
         except Exception:
             log.exception("bus.poller_failed")
+        if ticks % max(1, int(60 / interval)) == 0:
+            try:
+                with unit_of_work(runtime.session_factory) as session:
+                    fire_due_timers(session)
+            except Exception:
+                log.exception("workflow.timers_failed")
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

@@ -87,11 +87,52 @@ def _print_demo_signins() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply database migrations."""
+    from datetime import date
+
     from cityos.core import migrate
+    from cityos.workflow.calendar import missing_years, seed_years
 
     with runtime() as rt:
         migrate.upgrade(rt.engine, revision)
+        if revision == "head":
+            # The working-day calendar of last, this and next year, where officially published.
+            with unit_of_work(rt.session_factory) as session:
+                this_year = date.today().year
+                loaded = seed_years(session, missing_years(session, range(this_year - 1, this_year + 2)))
     console.print(f"[green]database at {revision}[/]")
+    if revision == "head" and loaded:
+        console.print(f"working-day calendar loaded for {', '.join(map(str, loaded))}")
+
+
+workflow_app = typer.Typer(help="Processes, time limits and the working-day calendar", no_args_is_help=True)
+app.add_typer(workflow_app, name="workflow")
+
+
+@workflow_app.command("seed-calendar")
+def workflow_seed_calendar(year: list[int] = typer.Option(..., "--year", help="Year; repeat for several")) -> None:
+    """Load official holidays and make-up working days (reloads a year already present)."""
+    from cityos.workflow.calendar import seed_years
+
+    with work() as session:
+        loaded = seed_years(session, year)
+    missing = sorted(set(year) - set(loaded))
+    if loaded:
+        console.print(f"[green]loaded[/] {', '.join(map(str, loaded))}")
+    if missing:
+        console.print(
+            f"[yellow]no official data for {', '.join(map(str, missing))}[/]: those years count Monday to Friday"
+            " until the State Council's notice is loaded (upgrade chinese-calendar, then run this again)"
+        )
+
+
+@workflow_app.command("run-timers")
+def workflow_run_timers() -> None:
+    """Fire the time limits and escalations that are due (the server does this every minute)."""
+    from cityos.workflow import service
+
+    with work() as session:
+        fired = service.fire_due_timers(session)
+    console.print(f"timers fired: {fired}")
 
 
 # --- places -----------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, str] = {
     "client:write": "Register third-party apps (OAuth2 clients)",
     "audit:read": "Search the audit log",
     "sms:read": "Read the local SMS outbox",
+    "process:read": "Read process definitions",
+    "process:write": "Edit process definitions and the working-day calendar",
 }
 
 _READ_PLACES = {"region:read"}
@@ -49,7 +51,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset(_READ_PLACES | _READ_PEOPLE | {"person:write", "household:write"}),
     Role.DEPARTMENT_STAFF: frozenset(_READ_PLACES | {"department:read", "organisation:read"}),
     Role.DISPATCHER: frozenset(_READ_PLACES | {"department:read", "organisation:read", "person:read"}),
-    Role.COMMANDER: frozenset(_READ_PLACES | _READ_PEOPLE | {"department:read", "audit:read"}),
+    Role.COMMANDER: frozenset(_READ_PLACES | _READ_PEOPLE | {"department:read", "audit:read", "process:read"}),
     Role.PROPERTY_MANAGER: frozenset(_READ_PLACES | _READ_PEOPLE | {"household:write"}),
     Role.MERCHANT: frozenset(_READ_PLACES | {"self:read"}),
     Role.APP_CLIENT: frozenset(_READ_PLACES),
