@@ -54,6 +54,14 @@ def _geometry(ids: dict[str, Any]) -> dict[str, Any]:
     return box(ids["lon"] - 0.01, 30.0, 0.05, 0.1)
 
 
+MATRIX_SPEC: dict[str, Any] = {
+    "key": "matrix",
+    "title": "矩阵",
+    "initial": "open",
+    "states": {"open": {"title": "开"}, "done": {"title": "完", "final": True}},
+    "actions": [{"name": "finish", "from": ["open"], "to": "done", "roles": ["admin"]}],
+}
+
 CASES: tuple[Case, ...] = (
     Case("GET", "/api/v1/regions/locate", "region:read", query=lambda i: {"lon": i["lon"], "lat": 30.05}),
     Case("GET", "/api/v1/regions/search", "region:read", query=lambda i: {"q": "网格"}, list_key="", kind="grid"),
@@ -149,6 +157,11 @@ CASES: tuple[Case, ...] = (
     Case("DELETE", "/api/v1/clients/{client_pk}", "client:write"),
     Case("GET", "/api/v1/audit", "audit:read", outside=False),
     Case("GET", "/api/v1/sms", "sms:read", outside=False),
+    Case("GET", "/api/v1/processes", "process:read", outside=False),
+    Case("POST", "/api/v1/processes", "process:write", body=lambda i: MATRIX_SPEC, outside=False),
+    Case("GET", "/api/v1/processes/{key}", "process:read", outside=False),
+    Case("GET", "/api/v1/calendar/{year}", "process:read", outside=False),
+    Case("PUT", "/api/v1/calendar/days/{day}", "process:write", body=lambda i: {"workday": False}, outside=False),
 )
 
 PATH_PARAMS = {
@@ -162,6 +175,9 @@ PATH_PARAMS = {
     "account_id": "account",
     "role": "role",
     "client_pk": "client",
+    "key": "process_key",
+    "year": "year",
+    "day": "day",
 }
 
 
@@ -207,6 +223,9 @@ def _records(session: Session, world: World) -> Ids:
         session.add(client)
         session.flush()
         return {
+            "process_key": "matrix",
+            "year": 2026,
+            "day": "2026-12-31",
             "account": account.id,
             "role": "merchant",
             "client": client.id,
@@ -224,6 +243,10 @@ def _records(session: Session, world: World) -> Ids:
     inside.update(room2=world.room2.id, lon=104.01, phone="13800000001", uscc=_uscc("MA6C0098"))
     outside: dict[str, Any] = place(world.other_room, world.grid2, world.district_b, 2, "13800000002")
     outside.update(room2=world.other_room.id, lon=104.07, phone="13800000002", uscc=_uscc("MA6C0099"))
+    from cityos.core.actor import SYSTEM
+    from cityos.workflow import service as workflow
+
+    workflow.save_definition(session, SYSTEM, MATRIX_SPEC)
     me = make_person(session, name="居民本人", region=world.room2)
     session.commit()
     return Ids(inside, outside, me.id)

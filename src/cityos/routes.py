@@ -16,8 +16,10 @@ def include_all(app: FastAPI) -> None:
     from cityos.places import api as places_api
     from cityos.places import pages as places_pages
     from cityos.web import pages as web_pages
+    from cityos.workflow import api as workflow_api
+    from cityos.workflow import pages as workflow_pages
 
-    for module in (identity_api, places_api, people_api, orgs_api):
+    for module in (identity_api, places_api, people_api, orgs_api, workflow_api):
         app.include_router(module.router)
-    for module in (web_pages, identity_pages, places_pages, people_pages, orgs_pages):
+    for module in (web_pages, identity_pages, places_pages, people_pages, orgs_pages, workflow_pages):
         app.include_router(module.router)

@@ -37,6 +37,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/admin/accounts", N_("Accounts"), "account:read"),
     NavItem("/admin/audit", N_("Audit log"), "audit:read"),
     NavItem("/admin/clients", N_("Apps"), "client:write"),
+    NavItem("/admin/processes", N_("Processes"), "process:read"),
+    NavItem("/admin/calendar", N_("Calendar"), "process:read"),
     NavItem("/admin/sms", N_("SMS outbox"), "sms:read"),
 )
 

@@ -126,3 +126,34 @@ def seed_years(session: Session, years: Iterable[int]) -> list[int]:
         loaded.append(year)
     session.flush()
     return loaded
+
+
+def year_exceptions(session: Session, year: int) -> list[CalendarDay]:
+    return list(
+        session.scalars(
+            select(CalendarDay)
+            .where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+            .order_by(CalendarDay.day)
+        )
+    )
+
+
+def set_day(session: Session, *, day: date, workday: bool, name: str) -> CalendarDay | None:
+    """Mark ``day`` as a working day or a day off. A day that then matches the plain week
+    (working Monday to Friday, off at the weekend) is no exception and is removed."""
+    row = session.get(CalendarDay, day)
+    plain = day.weekday() < 5
+    if workday == plain:
+        if row is not None:
+            session.delete(row)
+        session.flush()
+        return None
+    if row is None:
+        row = CalendarDay(day=day, workday=workday, name=name[:64])
+        session.add(row)
+    else:
+        row.workday, row.name = workday, name[:64]
+    if session.get(CalendarYear, day.year) is None:
+        session.add(CalendarYear(year=day.year, source="edited"))
+    session.flush()
+    return row

@@ -486,3 +486,23 @@ def fire_due_timers(session: Session, *, now: datetime | None = None, limit: int
         )
     session.flush()
     return len(timers)
+
+
+# --- the calendar, for administrators --------------------------------------------------------------------
+
+
+def calendar_year(session: Session, actor: Actor, year: int) -> tuple[list[Any], bool]:
+    """The year's exceptions to the Monday-to-Friday week, and whether the year's official data is loaded."""
+    from cityos.workflow.calendar import missing_years, year_exceptions
+
+    actor.require("process:read")
+    return year_exceptions(session, year), not missing_years(session, [year])
+
+
+def set_calendar_day(session: Session, actor: Actor, *, day: Any, workday: bool, name: str) -> Any:
+    from cityos.workflow.calendar import set_day
+
+    actor.require("process:write")
+    if not 2000 <= day.year <= 2100:
+        raise Invalid(details=[FieldError("day", N_("Choose a day between 2000 and 2100."))])
+    return set_day(session, day=day, workday=workday, name=name.strip())
