@@ -99,6 +99,12 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
             with unit_of_work(rt.session_factory) as session:
                 this_year = date.today().year
                 loaded = seed_years(session, missing_years(session, range(this_year - 1, this_year + 2)))
+                # The shipped case categories and processes (new versions only when they changed).
+                from cityos.cases import processes
+                from cityos.cases import service as cases
+
+                cases.install_categories(session)
+                processes.install(session)
     console.print(f"[green]database at {revision}[/]")
     if revision == "head" and loaded:
         console.print(f"working-day calendar loaded for {', '.join(map(str, loaded))}")

@@ -1,9 +1,10 @@
 """Imports every module's models so ``Base.metadata`` is complete (Alembic, tests)."""
 
+from cityos.cases import models as cases_models
 from cityos.core import models as core_models
 from cityos.identity import models as identity_models
 from cityos.people import models as people_models
 from cityos.places import models as places_models
 from cityos.workflow import models as workflow_models
 
-MODEL_MODULES = (core_models, places_models, people_models, identity_models, workflow_models)
+MODEL_MODULES = (core_models, places_models, people_models, identity_models, workflow_models, cases_models)

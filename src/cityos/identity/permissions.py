@@ -39,21 +39,24 @@ PERMISSIONS: dict[str, str] = {
     "client:write": "Register third-party apps (OAuth2 clients)",
     "audit:read": "Search the audit log",
     "sms:read": "Read the local SMS outbox",
+    "case:report": "Report a case (工单)",
+    "case:read": "Read the cases of one's area or department",
     "process:read": "Read process definitions",
     "process:write": "Edit process definitions and the working-day calendar",
 }
 
 _READ_PLACES = {"region:read"}
 _READ_PEOPLE = {"person:read", "household:read", "organisation:read"}
+_CASES = {"case:read", "case:report"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.RESIDENT: frozenset({"self:read", "region:read"}),
-    Role.GRID_WORKER: frozenset(_READ_PLACES | _READ_PEOPLE | {"person:write", "household:write"}),
-    Role.DEPARTMENT_STAFF: frozenset(_READ_PLACES | {"department:read", "organisation:read"}),
-    Role.DISPATCHER: frozenset(_READ_PLACES | {"department:read", "organisation:read", "person:read"}),
-    Role.COMMANDER: frozenset(_READ_PLACES | _READ_PEOPLE | {"department:read", "audit:read", "process:read"}),
-    Role.PROPERTY_MANAGER: frozenset(_READ_PLACES | _READ_PEOPLE | {"household:write"}),
-    Role.MERCHANT: frozenset(_READ_PLACES | {"self:read"}),
+    Role.RESIDENT: frozenset({"self:read", "region:read", "case:report"}),
+    Role.GRID_WORKER: frozenset(_READ_PLACES | _READ_PEOPLE | _CASES | {"person:write", "household:write"}),
+    Role.DEPARTMENT_STAFF: frozenset(_READ_PLACES | {"department:read", "organisation:read", "case:read"}),
+    Role.DISPATCHER: frozenset(_READ_PLACES | _CASES | {"department:read", "organisation:read", "person:read"}),
+    Role.COMMANDER: frozenset(_READ_PLACES | _READ_PEOPLE | _CASES | {"department:read", "audit:read", "process:read"}),
+    Role.PROPERTY_MANAGER: frozenset(_READ_PLACES | _READ_PEOPLE | _CASES | {"household:write"}),
+    Role.MERCHANT: frozenset(_READ_PLACES | {"self:read", "case:report"}),
     Role.APP_CLIENT: frozenset(_READ_PLACES),
     Role.ADMIN: frozenset(PERMISSIONS),
 }

@@ -24,7 +24,7 @@ from cityos.core.i18n import N_
 from cityos.workflow.calendar import WorkCalendar
 from cityos.workflow.events import ProcessEscalated, ProcessStateChanged
 from cityos.workflow.models import ProcessDefinition, ProcessEvent, ProcessInstance, ProcessTimer
-from cityos.workflow.spec import ActionSpec, ProcessSpec, StateSpec, graph_errors
+from cityos.workflow.spec import ActionSpec, Limit, ProcessSpec, StateSpec, graph_errors
 
 MSG_NOT_HERE = N_("The action {action} is not possible in the state {state}.")
 MSG_ROLE = N_("Your roles may not take the action {action}.")
@@ -108,18 +108,22 @@ def list_definitions(session: Session, actor: Actor) -> list[ProcessDefinition]:
     )
 
 
-_spec_cache: dict[int, ProcessSpec] = {}
+_spec_cache: dict[tuple[int, str, int, datetime], ProcessSpec] = {}
 
 
 def spec_of(session: Session, instance: ProcessInstance) -> ProcessSpec:
-    """The definition version the instance runs (definitions are immutable, so cached by id)."""
-    spec = _spec_cache.get(instance.definition_id)
+    """The definition version the instance runs. Parsed specs are cached by the row's identity
+    and version (a rolled-back id may be reused by another definition, so the id alone is not enough)."""
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    if definition is None:
+        raise NotFound()
+    key = (definition.id, definition.key, definition.version, definition.created_at)
+    spec = _spec_cache.get(key)
     if spec is None:
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        if definition is None:
-            raise NotFound()
+        if len(_spec_cache) > 1000:
+            _spec_cache.clear()
         spec = ProcessSpec.model_validate(definition.spec)
-        _spec_cache[instance.definition_id] = spec
+        _spec_cache[key] = spec
     return spec
 
 
@@ -209,7 +213,10 @@ def start(
     data: dict[str, Any] | None = None,
     now: datetime | None = None,
     calendar: WorkCalendar | None = None,
+    limit: Limit | None = None,
 ) -> ProcessInstance:
+    """Start the active version of ``key`` for a subject. ``limit`` replaces the definition's
+    overall time limit (e.g. a 12345 case's limit depends on its urgency)."""
     now = now or utcnow()
     cal = calendar or WorkCalendar.load(session)
     definition = active_definition(session, key)
@@ -228,8 +235,9 @@ def start(
     )
     session.add(instance)
     session.flush()
-    if spec.limit is not None:
-        instance.due_at = cal.add(now, spec.limit.amount, spec.limit.unit)
+    overall = limit or spec.limit
+    if overall is not None:
+        instance.due_at = cal.add(now, overall.amount, overall.unit)
         session.add(ProcessTimer(instance_id=instance.id, state=None, kind="overdue", level=1, due_at=instance.due_at))
     _enter(session, instance, spec.states[spec.initial], spec.initial, now, cal)
     _record(session, instance, by, "start", now=now, from_state=None, to_state=spec.initial)

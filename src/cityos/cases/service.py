@@ -1,0 +1,404 @@
+"""工单: intake from every channel, automatic routing by category and place, the process steps,
+scoped views and 好差评.
+
+Visibility: residents see their own reports; a department sees only the cases dispatched to it;
+grid workers, dispatchers and commanders see the cases of their area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from cityos.cases.events import CaseBadlyRated, CaseReported
+from cityos.cases.models import Case, Category, Channel, Rating, Urgency
+from cityos.core import bus
+from cityos.core.actor import Actor, subtree_clause
+from cityos.core.db import utcnow
+from cityos.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from cityos.core.i18n import N_
+from cityos.core.pagination import PageParams, fetch_page
+from cityos.people.models import Department
+from cityos.people.orgs import service as orgs
+from cityos.places import index
+from cityos.places.models import Region
+from cityos.workflow import service as workflow
+from cityos.workflow.calendar import WorkCalendar
+from cityos.workflow.spec import Limit
+
+URGENCY_LIMITS: dict[str, Limit] = {
+    Urgency.URGENT: Limit(amount=2, unit="working_hours"),
+    Urgency.HIGH: Limit(amount=24, unit="hours"),
+    Urgency.NORMAL: Limit(amount=7, unit="working_days"),
+    Urgency.LOW: Limit(amount=15, unit="working_days"),
+}
+RATING_LEVELS = {
+    5: N_("Very satisfied"),
+    4: N_("Satisfied"),
+    3: N_("Basically satisfied"),
+    2: N_("Dissatisfied"),
+    1: N_("Very dissatisfied"),
+}
+BAD_RATING = 2  # 不满意 and 非常不满意 are 差评
+
+MSG_CATEGORY = N_("Choose a category from the list.")
+MSG_TITLE = N_("Describe the problem in 1 to {max_length} characters.")
+MSG_DESCRIPTION = N_("At most {max_length} characters.")
+MSG_PLACE = N_("Give the place: a point on the map or an address.")
+MSG_OUTSIDE = N_("This point is outside the city's area.")
+MSG_OUTSIDE_SCOPE = N_("This point is outside your area.")
+MSG_LON = N_("Must be a longitude between -180 and 180.")
+MSG_LAT = N_("Must be a latitude between -90 and 90.")
+MSG_URGENCY = N_("Must be one of: {expected}.")
+MSG_CHANNEL = N_("Must be one of: {expected}.")
+MSG_DEPARTMENT = N_("Choose a department that can take this case.")
+MSG_RATING_LEVEL = N_("Choose a rating from 1 (very dissatisfied) to 5 (very satisfied).")
+MSG_RATING_OPEN = N_("A case can be rated once it is closed.")
+MSG_RATING_TWICE = N_("This case has already been rated again; a rating can be changed only once.")
+MSG_RATING_WHO = N_("Only the person who reported the case can rate it.")
+
+
+# --- categories ------------------------------------------------------------------------------------------
+
+
+def install_categories(session: Session) -> int:
+    """Add the shipped category tree (existing codes keep their edited names). Returns how many were added."""
+    from cityos.cases.catalogue import walk
+
+    existing = set(session.scalars(select(Category.code)))
+    added = 0
+    for node, parent, level in walk():
+        if node.code in existing:
+            continue
+        session.add(
+            Category(
+                code=node.code,
+                name=node.name,
+                parent_code=parent,
+                level=level,
+                process_key=node.process_key,
+                active=True,
+                keywords=node.keywords,
+            )
+        )
+        added += 1
+        session.flush()
+    return added
+
+
+def lineage(session: Session, code: str) -> list[Category]:
+    """The category and its ancestors, nearest first."""
+    out: list[Category] = []
+    current = session.get(Category, code)
+    while current is not None and len(out) < 5:
+        out.append(current)
+        current = session.get(Category, current.parent_code) if current.parent_code else None
+    return out
+
+
+def list_categories(session: Session) -> list[Category]:
+    return list(session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.code)))
+
+
+# --- routing -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    department: Department | None
+    category_code: str | None  # the tree level whose responsibility entry matched
+    region_path: str | None
+
+
+def route(session: Session, *, category_code: str, region_path: str | None) -> Route:
+    """The department the responsibility list names for this category at this place; a 细类
+    without an entry of its own falls back to its 小类 and 大类."""
+    if region_path is None:
+        return Route(None, None, None)
+    for category in lineage(session, category_code):
+        department = orgs.responsible_department(session, category=category.code, region_path=region_path)
+        if department is not None:
+            return Route(department, category.code, region_path)
+    return Route(None, None, region_path)
+
+
+# --- intake ----------------------------------------------------------------------------------------------------
+
+
+def _place(
+    session: Session, actor: Actor, lon: float | None, lat: float | None, errors: list[FieldError]
+) -> Region | None:
+    if lon is None or lat is None:
+        return None
+    if not -180 <= lon <= 180:
+        errors.append(FieldError("lon", MSG_LON))
+    if not -90 <= lat <= 90:
+        errors.append(FieldError("lat", MSG_LAT))
+    if errors:
+        return None
+    # Exact polygon containment: a report beside a boundary lands on the right side of it.
+    region = index.locate(session, lon, lat)
+    if region is None:
+        errors.append(FieldError("lon", MSG_OUTSIDE))
+    return region
+
+
+def report(
+    session: Session,
+    actor: Actor,
+    *,
+    category_code: str,
+    title: str,
+    channel: str,
+    description: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+    address: str | None = None,
+    urgency: str = Urgency.NORMAL,
+    machine: bool = False,
+    external_ref: str | None = None,
+    now: datetime | None = None,
+    calendar: WorkCalendar | None = None,
+) -> Case:
+    """Take in a case from any channel: check it, place it in the region tree, route it, start its process."""
+    actor.require("case:report")
+    now = now or utcnow()
+    errors: list[FieldError] = []
+    category = session.get(Category, category_code) if category_code else None
+    if category is None or not category.active or category.level < 2:
+        errors.append(FieldError("category_code", MSG_CATEGORY))
+    clean_title = " ".join((title or "").split())
+    if not clean_title or len(clean_title) > 128:
+        errors.append(FieldError("title", MSG_TITLE, {"max_length": 128}))
+    if len(description or "") > 4000:
+        errors.append(FieldError("description", MSG_DESCRIPTION, {"max_length": 4000}))
+    if urgency not in {u.value for u in Urgency}:
+        errors.append(FieldError("urgency", MSG_URGENCY, {"expected": ", ".join(u.value for u in Urgency)}))
+    if channel not in {c.value for c in Channel}:
+        errors.append(FieldError("channel", MSG_CHANNEL, {"expected": ", ".join(c.value for c in Channel)}))
+    region = _place(session, actor, lon, lat, errors)
+    if region is None and not (address or "").strip() and not any(e.field in ("lon", "lat") for e in errors):
+        errors.append(FieldError("lon", MSG_PLACE))
+    staff_channel = channel in (Channel.PATROL, Channel.HOTLINE)
+    if region is not None and staff_channel and not actor.covers(region):
+        errors.append(FieldError("lon", MSG_OUTSIDE_SCOPE))
+    if errors or category is None:
+        raise Invalid(details=errors)
+    process_key = next((c.process_key for c in lineage(session, category.code) if c.process_key), "city_event")
+    routed = route(session, category_code=category.code, region_path=region.path if region else None)
+    case = Case(
+        no="pending",
+        category_code=category.code,
+        channel=channel,
+        urgency=urgency,
+        title=clean_title,
+        description=(description or "").strip(),
+        lon=lon,
+        lat=lat,
+        address=(address or "").strip()[:255] or None,
+        region_id=region.id if region else None,
+        region_path=region.path if region else None,
+        reporter_account_id=actor.account_id,
+        reporter_person_id=actor.person_id,
+        reporter_label=actor.label[:128],
+        status="new",
+        department_id=None,  # set when dispatched: until then the department does not see the case
+        routing={
+            "department_id": routed.department.id if routed.department else None,
+            "by": "responsibility" if routed.department else "none",
+            "category": routed.category_code,
+        },
+        external_ref=external_ref,
+        created_at=now,
+    )
+    session.add(case)
+    session.flush()
+    case.no = f"{now:%Y%m%d}{case.id:08d}"
+    instance = workflow.start(
+        session,
+        key=process_key,
+        subject_type="case",
+        subject_id=case.id,
+        by=actor,
+        region_path=case.region_path,
+        data={"machine": machine},
+        now=now,
+        calendar=calendar,
+        limit=URGENCY_LIMITS[urgency] if process_key == "hotline_12345" else None,
+    )
+    case.process_instance_id = instance.id
+    case.status = instance.state
+    case.due_at = instance.due_at
+    session.flush()
+    bus.publish(
+        session, CaseReported(case_id=case.id, category_code=case.category_code, department_id=case.department_id)
+    )
+    return case
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+
+
+AREA_ROLES = frozenset({"grid_worker", "dispatcher", "commander", "admin", "property_manager"})
+
+
+def case_query(actor: Actor) -> Select[Case]:
+    """The cases ``actor`` may see: their area's (area roles), those dispatched to their
+    department (department staff), and their own reports."""
+    conditions = []
+    if "*" in actor.permissions or (actor.can("case:read") and actor.roles & AREA_ROLES):
+        conditions.append(subtree_clause(Case.region_path, actor.scope_path))
+    if "department_staff" in actor.roles and actor.department_id is not None:
+        conditions.append(Case.department_id == actor.department_id)
+    if actor.account_id is not None:
+        conditions.append(Case.reporter_account_id == actor.account_id)
+    if not conditions:
+        raise Forbidden(params={"permission": "case:read"})
+    return select(Case).where(or_(*conditions))
+
+
+def get_case(session: Session, actor: Actor, case_id: int) -> Case:
+    case = session.scalar(case_query(actor).where(Case.id == case_id))
+    if case is None:
+        raise NotFound()
+    return case
+
+
+@dataclass
+class CaseFilter:
+    status: str | None = None
+    category_code: str | None = None
+    department_id: int | None = None
+    open_only: bool = False
+    overdue: bool = False
+    q: str | None = None
+
+
+def list_cases(
+    session: Session,
+    actor: Actor,
+    params: PageParams,
+    filters: CaseFilter | None = None,
+    *,
+    now: datetime | None = None,
+) -> tuple[list[Case], int | None]:
+    f = filters or CaseFilter()
+    query = case_query(actor)
+    if f.status:
+        query = query.where(Case.status == f.status)
+    if f.category_code:
+        query = query.where(
+            or_(Case.category_code == f.category_code, Case.category_code.startswith(f.category_code + "."))
+        )
+    if f.department_id is not None:
+        query = query.where(Case.department_id == f.department_id)
+    if f.open_only or f.overdue:
+        query = query.where(Case.closed_at.is_(None))
+    if f.overdue:
+        query = query.where(Case.due_at < (now or utcnow()))
+    if f.q and f.q.strip():
+        text = f.q.strip()
+        query = query.where(or_(Case.title.contains(text, autoescape=True), Case.no == text))
+    return fetch_page(session, query.order_by(Case.created_at.desc(), Case.id.desc()), params)
+
+
+# --- acting ---------------------------------------------------------------------------------------------------
+
+
+def act(
+    session: Session,
+    actor: Actor,
+    *,
+    case_id: int,
+    action: str,
+    comment: str | None = None,
+    department_id: int | None = None,
+    party: str | None = None,
+    now: datetime | None = None,
+    calendar: WorkCalendar | None = None,
+) -> Case:
+    """Take a process step on a case (立案, 派遣, 退单, 处置, 核查, 结案 …)."""
+    case = get_case(session, actor, case_id)
+    instance = workflow.instance_for(session, "case", case.id)
+    data: dict[str, Any] = {}
+    if action == "dispatch":
+        chosen = department_id or case.department_id or (case.routing or {}).get("department_id")
+        department = session.get(Department, chosen) if chosen else None
+        if department is None or case.region_path is None or not case.region_path.startswith(department.region_path):
+            raise Invalid(details=[FieldError("department_id", MSG_DEPARTMENT)])
+        previous = case.department_id or (case.routing or {}).get("sent_back_by")
+        if previous is not None and previous != department.id:
+            case.routing = {**(case.routing or {}), "transferred_from": previous, "by": "dispatcher"}
+        case.department_id = department.id
+        data["department_id"] = department.id
+    step = workflow.act(
+        session, instance, action=action, by=actor, comment=comment, data=data, party=party, now=now, calendar=calendar
+    )
+    if action == "send_back":
+        # 退单: the department no longer holds the case; the dispatcher routes it again.
+        case.routing = {**(case.routing or {}), "sent_back_by": case.department_id}
+        case.department_id = None
+    case.status = step.instance.state
+    case.closed_at = step.instance.closed_at
+    session.flush()
+    return case
+
+
+def reopen(session: Session, actor: Actor, *, case_id: int, comment: str | None, now: datetime | None = None) -> Case:
+    case = get_case(session, actor, case_id)
+    instance = workflow.instance_for(session, "case", case.id)
+    step = workflow.reopen(session, instance, by=actor, comment=comment, now=now)
+    case.status = step.instance.state
+    case.closed_at = None
+    session.flush()
+    return case
+
+
+def available_actions(session: Session, actor: Actor, case: Case) -> list[Any]:
+    instance = workflow.instance_for(session, "case", case.id)
+    return workflow.available_actions(session, instance, actor)
+
+
+def timeline(session: Session, actor: Actor, case_id: int) -> list[Any]:
+    case = get_case(session, actor, case_id)
+    return workflow.history(session, workflow.instance_for(session, "case", case.id))
+
+
+# --- 好差评 ------------------------------------------------------------------------------------------------------
+
+
+def rate(session: Session, actor: Actor, *, case_id: int, level: int, comment: str | None = None) -> Rating:
+    """The reporter rates a closed case; one re-rating is allowed. 不满意 and 非常不满意 are 差评
+    and open a rectification (announced on the bus)."""
+    case = get_case(session, actor, case_id)
+    if case.reporter_account_id != actor.account_id or actor.account_id is None:
+        raise Forbidden(MSG_RATING_WHO)
+    if level not in RATING_LEVELS:
+        raise Invalid(details=[FieldError("level", MSG_RATING_LEVEL)])
+    if case.closed_at is None:
+        raise Conflict(MSG_RATING_OPEN)
+    previous = session.scalars(
+        select(Rating)
+        .where(Rating.subject_type == "case", Rating.subject_id == str(case.id))
+        .order_by(Rating.revision.desc())
+    ).first()
+    if previous is not None and previous.revision >= 2:
+        raise Conflict(MSG_RATING_TWICE)
+    row = Rating(
+        subject_type="case",
+        subject_id=str(case.id),
+        level=level,
+        comment=(comment or "").strip() or None,
+        account_id=actor.account_id,
+        revision=(previous.revision + 1) if previous else 1,
+    )
+    session.add(row)
+    case.rating = level
+    session.flush()
+    if level <= BAD_RATING:
+        bus.publish(session, CaseBadlyRated(case_id=case.id, level=level, department_id=case.department_id))
+    return row
