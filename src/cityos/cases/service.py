@@ -134,11 +134,13 @@ def _place(
 ) -> Region | None:
     if lon is None or lat is None:
         return None
+    problems = []
     if not -180 <= lon <= 180:
-        errors.append(FieldError("lon", MSG_LON))
+        problems.append(FieldError("lon", MSG_LON))
     if not -90 <= lat <= 90:
-        errors.append(FieldError("lat", MSG_LAT))
-    if errors:
+        problems.append(FieldError("lat", MSG_LAT))
+    if problems:
+        errors.extend(problems)
         return None
     # Exact polygon containment: a report beside a boundary lands on the right side of it.
     region = index.locate(session, lon, lat)

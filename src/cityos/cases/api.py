@@ -1,0 +1,110 @@
+"""JSON routes of cases (工单)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from cityos.cases import service
+from cityos.cases.models import Case, Category, Rating
+from cityos.cases.schemas import (
+    ActionIn,
+    CaseCreate,
+    CasePage,
+    CaseRead,
+    CategoryRead,
+    RatingIn,
+    RatingRead,
+    ReopenIn,
+    TimelineEntry,
+)
+from cityos.core.http import DbSession
+from cityos.core.pagination import PageQuery
+from cityos.identity.deps import CurrentActor
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+
+@router.get("/case-categories", response_model=list[CategoryRead])
+def list_categories(session: DbSession, actor: CurrentActor) -> list[Category]:
+    """The category tree (大类 · 小类 · 细类), in code order."""
+    return service.list_categories(session)
+
+
+@router.get("/cases", response_model=CasePage)
+def list_cases(
+    session: DbSession,
+    actor: CurrentActor,
+    params: PageQuery,
+    status: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    department_id: int | None = None,
+    open_only: bool = False,
+    overdue: bool = False,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+) -> CasePage:
+    """Cases you may see: your area's, your department's, or your own reports; newest first."""
+    filters = service.CaseFilter(
+        status=status, category_code=category, department_id=department_id, open_only=open_only, overdue=overdue, q=q
+    )
+    rows, total = service.list_cases(session, actor, params, filters)
+    return CasePage(items=[CaseRead.model_validate(c) for c in rows], page=params.page, size=params.size, total=total)
+
+
+@router.post("/cases", response_model=CaseRead, status_code=201)
+def report_case(body: CaseCreate, session: DbSession, actor: CurrentActor) -> Case:
+    """Report a case; it is placed in the region tree, routed and started on its process."""
+    return service.report(
+        session,
+        actor,
+        category_code=body.category_code,
+        title=body.title,
+        description=body.description,
+        channel=body.channel.value,
+        urgency=body.urgency.value,
+        lon=body.lon,
+        lat=body.lat,
+        address=body.address,
+    )
+
+
+@router.get("/cases/{case_id}", response_model=CaseRead)
+def get_case(case_id: int, session: DbSession, actor: CurrentActor) -> Case:
+    return service.get_case(session, actor, case_id)
+
+
+@router.get("/cases/{case_id}/timeline", response_model=list[TimelineEntry])
+def get_timeline(case_id: int, session: DbSession, actor: CurrentActor) -> list[Any]:
+    return service.timeline(session, actor, case_id)
+
+
+@router.post("/cases/{case_id}/actions/{action}", response_model=CaseRead)
+def take_action(
+    case_id: int,
+    action: Annotated[str, Path(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")],
+    body: ActionIn,
+    session: DbSession,
+    actor: CurrentActor,
+) -> Case:
+    """Take a step of the case's process (file, dispatch, send_back, handle, check_pass, close …)."""
+    return service.act(
+        session,
+        actor,
+        case_id=case_id,
+        action=action,
+        comment=body.comment,
+        department_id=body.department_id,
+        party=body.party,
+    )
+
+
+@router.post("/cases/{case_id}/reopen", response_model=CaseRead)
+def reopen_case(case_id: int, body: ReopenIn, session: DbSession, actor: CurrentActor) -> Case:
+    return service.reopen(session, actor, case_id=case_id, comment=body.comment)
+
+
+@router.post("/cases/{case_id}/rating", response_model=RatingRead, status_code=201)
+def rate_case(case_id: int, body: RatingIn, session: DbSession, actor: CurrentActor) -> Rating:
+    """好差评: 5 非常满意 … 1 非常不满意; one re-rating allowed."""
+    return service.rate(session, actor, case_id=case_id, level=body.level, comment=body.comment)
