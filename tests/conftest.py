@@ -56,8 +56,9 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(db_url: str) -> Settings:
-    return Settings(env="test", database_url=db_url, log_level="WARNING")
+def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    uploads = tmp_path_factory.mktemp("uploads")
+    return Settings(env="test", database_url=db_url, log_level="WARNING", upload_dir=uploads)
 
 
 @pytest.fixture(scope="session")

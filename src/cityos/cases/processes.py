@@ -61,7 +61,6 @@ CITY_EVENT: dict[str, Any] = {
             "from": ["filed"],
             "to": "handling",
             "roles": ["dispatcher"],
-            "when": {"field": "department_id", "present": True},
         },
         {
             "name": "send_back",
@@ -118,7 +117,6 @@ HOTLINE_12345: dict[str, Any] = {
             "from": ["accepted"],
             "to": "dispatched",
             "roles": ["dispatcher"],
-            "when": {"field": "department_id", "present": True},
         },
         {"name": "take", "title": "签收", "from": ["dispatched"], "to": "handling", "roles": ["department_staff"]},
         {

@@ -7,15 +7,17 @@ grid workers, dispatchers and commanders see the cases of their area.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.cases.events import CaseBadlyRated, CaseReported
-from cityos.cases.models import Case, Category, Channel, Rating, Urgency
+from cityos.cases.models import Case, CaseAttachment, Category, Channel, Rating, Urgency
 from cityos.core import bus
 from cityos.core.actor import Actor, subtree_clause
 from cityos.core.db import utcnow
@@ -278,6 +280,8 @@ class CaseFilter:
     open_only: bool = False
     overdue: bool = False
     q: str | None = None
+    statuses: tuple[str, ...] = ()
+    mine: bool = False  # only the actor's own reports
 
 
 def list_cases(
@@ -292,6 +296,10 @@ def list_cases(
     query = case_query(actor)
     if f.status:
         query = query.where(Case.status == f.status)
+    if f.statuses:
+        query = query.where(Case.status.in_(f.statuses))
+    if f.mine:
+        query = query.where(Case.reporter_account_id == actor.account_id)
     if f.category_code:
         query = query.where(
             or_(Case.category_code == f.category_code, Case.category_code.startswith(f.category_code + "."))
@@ -404,3 +412,55 @@ def rate(session: Session, actor: Actor, *, case_id: int, level: int, comment: s
     if level <= BAD_RATING:
         bus.publish(session, CaseBadlyRated(case_id=case.id, level=level, department_id=case.department_id))
     return row
+
+
+# --- photos -----------------------------------------------------------------------------------------------------
+
+PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"RIFF": "image/webp"}
+MSG_PHOTO_TYPE = N_("A photo must be a JPEG, PNG or WebP image.")
+MSG_PHOTO_SIZE = N_("A photo may be at most {mb} MB.")
+
+
+def attach_photo(
+    session: Session, actor: Actor, *, case: Case, content: bytes, filename: str, upload_dir: Path, max_bytes: int
+) -> CaseAttachment:
+    """Store a photo of a case under its SHA-256 (the same photo twice is stored once)."""
+    kind = next((t for magic, t in _MAGIC.items() if content.startswith(magic)), None)
+    if kind is None:
+        raise Invalid(details=[FieldError("photo", MSG_PHOTO_TYPE)])
+    if len(content) > max_bytes:
+        raise Invalid(details=[FieldError("photo", MSG_PHOTO_SIZE, {"mb": max_bytes // (1024 * 1024)})])
+    digest = hashlib.sha256(content).hexdigest()
+    path = upload_dir / digest[:2] / (digest + PHOTO_TYPES[kind])
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(content)
+        tmp.replace(path)
+    row = CaseAttachment(
+        case_id=case.id,
+        sha256=digest,
+        media_type=kind,
+        size=len(content),
+        filename=filename[-128:],
+        uploaded_by=actor.label[:128],
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def photos(session: Session, case: Case) -> list[CaseAttachment]:
+    return list(
+        session.scalars(select(CaseAttachment).where(CaseAttachment.case_id == case.id).order_by(CaseAttachment.id))
+    )
+
+
+def photo_path(session: Session, actor: Actor, *, attachment_id: int, upload_dir: Path) -> tuple[Path, str]:
+    """The file of a photo the actor may see (through its case)."""
+    row = session.get(CaseAttachment, attachment_id)
+    if row is None:
+        raise NotFound()
+    get_case(session, actor, row.case_id)
+    return upload_dir / row.sha256[:2] / (row.sha256 + PHOTO_TYPES[row.media_type]), row.media_type

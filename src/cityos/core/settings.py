@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     bus_transport: Literal["inprocess", "nats"] = "inprocess"
     nats_url: str = "nats://127.0.0.1:4222"
     divisions_dir: Path = ROOT_DIR.parent / "shared" / "data" / "admin-divisions"
+    upload_dir: Path = ROOT_DIR / "var" / "uploads"  # photos of cases, stored by content hash
+    max_upload_mb: int = 8
     log_level: str = "INFO"
     # Threads that run request handlers (blocking database work). Few threads beat many on
     # SQLite, where the work is CPU-bound and threads only fight over the GIL; PostgreSQL
