@@ -29,7 +29,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/", N_("Home"), None),
-    NavItem("/cases", N_("Cases"), "case:report"),
+    NavItem("/cases", N_("Cases and reports"), "case:report"),
     NavItem("/places", N_("Places"), "region:read"),
     NavItem("/people", N_("Residents"), "person:read"),
     NavItem("/organisations", N_("Organisations"), "organisation:read"),
