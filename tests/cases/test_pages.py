@@ -16,7 +16,10 @@ from cityos.people.models import Department, Responsibility
 from cityos.places import index
 from tests.factories import World, make_account, make_world, session_cookie
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = (  # a real 8×8 yellow PNG
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x08\x00\x00\x00\x08\x08\x02\x00\x00\x00Km)\xdc\x00\x00\x00\x12IDATx"
+    b"\x9cc\xf8\x7f\x82\x01+\xc2.:h%\x00\xb2\x1cq\xc1K\x17\xec\xc0\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from cityos.core.pagination import PageParams
 from cityos.core.runtime import Runtime
 from cityos.identity.deps import CurrentActor
 from cityos.people.models import Department
+from cityos.places.models import Region
 from cityos.web.forms import refused
 from cityos.web.shell import PageActor, current_region, page_actor
 from cityos.web.templating import render
@@ -145,6 +146,13 @@ def _category_groups(session: Session) -> list[tuple[str, list[Category]]]:
     return list(groups.items())
 
 
+def _map_region(session: Session, region: Region | None) -> Region | None:
+    """The region itself or its nearest ancestor with a shape (a room has none; its building has)."""
+    while region is not None and region.geometry is None and region.parent_id is not None:
+        region = session.get(Region, region.parent_id)
+    return region
+
+
 def _form(
     request: Request,
     session: Session,
@@ -153,7 +161,7 @@ def _form(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
-    region = current_region(request, session, actor)
+    region = _map_region(session, current_region(request, session, actor))
     return render(
         request,
         "cases/new.html",
@@ -280,6 +288,7 @@ def _page(
             "state_title": spec.states[case.status].title if case.status in spec.states else case.status,
             "timeline": workflow.history(session, instance),
             "state_titles": {k: v.title for k, v in spec.states.items()},
+            "action_titles": {a.name: a.title or a.name for a in spec.actions},
             "actions": actions,
             "departments": departments,
             "department": department,

@@ -50,7 +50,8 @@ CASE_CATEGORIES: tuple[CaseCategory, ...] = (
     CaseCategory("event.06", "市场监管", "scjgj"),
     CaseCategory("event.07", "生态环境", "sthjj"),
     CaseCategory("event.08", "治安隐患", "gaj"),
-    CaseCategory("component.01", "公用设施", "swj"),
+    # 公用设施 includes street lights, which city management (路灯管理所) looks after.
+    CaseCategory("component.01", "公用设施", "cgj"),
     CaseCategory("component.02", "道路交通", "jtj"),
     CaseCategory("component.03", "市容环境设施", "cgj"),
     CaseCategory("component.04", "园林绿化", "gyj"),
