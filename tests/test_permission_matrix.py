@@ -164,6 +164,8 @@ CASES: tuple[Case, ...] = (
     Case("GET", "/api/v1/calendar/{year}", "process:read", outside=False),
     Case("PUT", "/api/v1/calendar/days/{day}", "process:write", body=lambda i: {"workday": False}, outside=False),
     Case("GET", "/api/v1/case-categories", lambda perms, role: True, outside=False),
+    # One's own notifications; apps have no account and so none (an empty list).
+    Case("GET", "/api/v1/notifications", lambda perms, role: True, outside=False),
     # Everyone with an account lists at least their own reports; apps have no account.
     Case(
         "GET",

@@ -18,6 +18,7 @@ from cityos import __version__
 from cityos.core.logging import configure_logging
 from cityos.core.runtime import Runtime
 from cityos.core.settings import Settings, get_settings
+from cityos.registry import subscribe_all
 from cityos.web import errors, middleware
 from cityos.web.templating import STATIC_DIR
 
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.effective_worker_threads
         rt = runtime or Runtime.create(settings)
         app.state.runtime = rt
+        if owned:
+            subscribe_all(rt.bus)
         stop = threading.Event()
         poller = threading.Thread(target=_outbox_poller, args=(rt, stop), daemon=True, name="outbox")
         if owned:
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     if runtime is not None:
         app.state.runtime = runtime
+        subscribe_all(runtime.bus)
     errors.install(app)
     middleware.install(app)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,10 @@ console = Console()
 
 @contextmanager
 def runtime() -> Iterator[Runtime]:
+    from cityos.registry import subscribe_all
+
     rt = Runtime.create(get_settings())
+    subscribe_all(rt.bus)
     try:
         yield rt
     finally:

@@ -8,3 +8,12 @@ from cityos.places import models as places_models
 from cityos.workflow import models as workflow_models
 
 MODEL_MODULES = (core_models, places_models, people_models, identity_models, workflow_models, cases_models)
+
+
+def subscribe_all(bus: object) -> None:
+    """Every module's bus handlers (called once per process, when the runtime is created)."""
+    from cityos.cases import tasks as cases_tasks
+    from cityos.core.bus import Bus
+
+    assert isinstance(bus, Bus)
+    cases_tasks.register(bus)

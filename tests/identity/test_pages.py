@@ -133,3 +133,19 @@ def test_admin_pages_refuse_other_roles(client: TestClient, world: World, sessio
     )
     assert r.status_code == 403
     assert session.scalar(select(func.count()).select_from(Account)) == before
+
+
+def test_notifications_page(client: TestClient, world: World, session: Session) -> None:
+    from cityos.identity.models import Notification
+    from cityos.identity.notify import notify
+
+    worker = session.scalars(select(Account).where(Account.username == "wang")).one()
+    notify(session, worker.id, title="新工单 20261123000001", body="路灯不亮", link="/cases/1")
+    session.commit()
+    client.cookies.set("cityos_session", session_cookie(session, worker.id))
+    page = client.get("/notifications")
+    assert "新工单 20261123000001" in page.text
+    assert client.get("/api/v1/notifications").json()["unread"] == 1
+    client.post("/notifications/read")
+    assert session.scalar(select(Notification.read_at).where(Notification.account_id == worker.id)) is not None
+    assert client.get("/api/v1/notifications").json()["unread"] == 0

@@ -109,3 +109,20 @@ class Rating(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_rating_subject", "subject_type", "subject_id"),)
+
+
+class Rectification(Base):
+    """整改 after a 差评: call the reporter back within 1 working day, fix it within 15."""
+
+    __tablename__ = "case_rectification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    rating_level: Mapped[int] = mapped_column(SmallInteger)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), nullable=True, index=True)
+    callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rectify_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -30,6 +30,8 @@ from cityos.identity.schemas import (
     ClientTokenOut,
     CodeRequest,
     CodeSignIn,
+    NotificationPage,
+    NotificationRead,
     PasswordSignIn,
     RefreshIn,
     RoleIn,
@@ -281,3 +283,18 @@ def list_sms(session: DbSession, actor: CurrentActor, params: PageQuery) -> SmsP
     """The local SMS outbox (the default sender writes here instead of sending)."""
     rows, total = accounts.list_sms(session, actor, params)
     return SmsPage(items=[SmsRead.model_validate(m) for m in rows], page=params.page, size=params.size, total=total)
+
+
+@router.get("/notifications", response_model=NotificationPage)
+def list_notifications(session: DbSession, actor: CurrentActor, params: PageQuery) -> NotificationPage:
+    """Your notifications, newest first, with how many are unread."""
+    from cityos.identity import notify
+
+    rows, total = notify.inbox(session, actor, params)
+    return NotificationPage(
+        items=[NotificationRead.model_validate(n) for n in rows],
+        page=params.page,
+        size=params.size,
+        total=total,
+        unread=notify.unread(session, actor),
+    )

@@ -434,3 +434,31 @@ def register_client(
 def deactivate_client(client_pk: int, session: DbSession, actor: CurrentActor) -> Response:
     accounts.set_client_active(session, actor, client_pk=client_pk, active=False)
     return RedirectResponse("/admin/clients", status_code=303)
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(
+    request: Request, session: DbSession, actor: PageActor, page: Annotated[int, Query(ge=1, le=10_000)] = 1
+) -> HTMLResponse:
+    from cityos.identity import notify
+
+    rows, total = notify.inbox(session, actor, PageParams(page=page, size=PER_PAGE))
+    return render(
+        request,
+        "identity/notifications.html",
+        {
+            "items": rows,
+            "total": total or 0,
+            "page": page,
+            "pages": max(1, -(-(total or 0) // PER_PAGE)),
+            "zone": ZoneInfo(get_settings().timezone),
+        },
+    )
+
+
+@router.post("/notifications/read")
+def notifications_read(session: DbSession, actor: CurrentActor) -> Response:
+    from cityos.identity import notify
+
+    notify.mark_read(session, actor)
+    return RedirectResponse("/notifications", status_code=303)

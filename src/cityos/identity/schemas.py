@@ -182,3 +182,23 @@ class SmsPage(BaseModel):
     page: int
     size: int
     total: int | None = None
+
+
+class NotificationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    body: str
+    link: str | None
+    channels: str
+    read_at: datetime | None
+    created_at: datetime
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationRead]
+    page: int
+    size: int
+    total: int | None = None
+    unread: int = 0

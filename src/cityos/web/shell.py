@@ -35,6 +35,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/organisations", N_("Organisations"), "organisation:read"),
     NavItem("/departments", N_("Departments"), "department:read"),
     NavItem("/me", N_("My records"), "self:read"),
+    NavItem("/notifications", N_("Notifications"), None),
     NavItem("/admin/accounts", N_("Accounts"), "account:read"),
     NavItem("/admin/audit", N_("Audit log"), "audit:read"),
     NavItem("/admin/clients", N_("Apps"), "client:write"),
