@@ -198,9 +198,16 @@ CASES: tuple[Case, ...] = (
         body=lambda i: {"comment": "矩阵"},
         allowed_status=(409,),
     ),
+    # Only the reporter rates (and only a closed case).
+    Case("POST", "/api/v1/cases/{case_id}/rating", lambda perms, role: False, body=lambda i: {"level": 5}),
+    # The dispatch centre merges; merging a case into itself is refused (422): that is its answer.
     Case(
-        "POST", "/api/v1/cases/{case_id}/rating", lambda perms, role: False, body=lambda i: {"level": 5}
-    ),  # reporter only
+        "POST",
+        "/api/v1/cases/{case_id}/merge",
+        lambda perms, role: role == "dispatcher",
+        body=lambda i: {"into_id": i["case"]},
+        allowed_status=(422,),
+    ),
 )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cityos.cases import processes
 from cityos.cases import service as cases
 from cityos.cases.models import Rectification
+from cityos.core.errors import Forbidden, Invalid
 from cityos.core.runtime import Runtime
 from cityos.identity.models import Notification, SmsMessage
 from cityos.people.models import Department, Responsibility
@@ -123,3 +124,64 @@ def test_time_limit_across_national_day(session: Session, world: World) -> None:
     )  # type: ignore[arg-type]
     # 7 working days: 8, 9, 10 (make-up Saturday), 12, 13, 14, 15 October.
     assert normal.due_at == datetime(2026, 10, 15, 17, 30, tzinfo=CST)
+
+
+def test_duplicates_are_suggested_merged_and_share_the_outcome(session: Session, world: World) -> None:
+    first_account = make_account(session, roles=["resident"], scope=world.room)
+    second_account = make_account(session, roles=["resident"], scope=world.room2)
+    dispatcher = _actor(session, make_account(session, roles=["dispatcher"], scope=world.district_a))
+    worker = _actor(session, make_account(session, roles=["grid_worker"], scope=world.grid1))
+    first = cases.report(
+        session,
+        _actor(session, first_account),
+        category_code="event.01.01",
+        title="垃圾堆",
+        channel="resident",
+        lon=104.02,
+        lat=30.05,
+    )  # type: ignore[arg-type]
+    far = cases.report(
+        session,
+        _actor(session, first_account),
+        category_code="event.01.01",
+        title="另一处垃圾",
+        channel="resident",
+        lon=104.03,
+        lat=30.05,
+    )  # type: ignore[arg-type]
+    other_kind = cases.report(
+        session,
+        _actor(session, first_account),
+        category_code="event.02.01",
+        title="小广告",
+        channel="resident",
+        lon=104.0201,
+        lat=30.05,
+    )  # type: ignore[arg-type]
+    second = cases.report(
+        session,
+        _actor(session, second_account),
+        category_code="event.01.01",
+        title="这里有垃圾",
+        channel="resident",
+        lon=104.0202,
+        lat=30.0501,
+    )  # type: ignore[arg-type]
+    assert second.routing["possible_duplicates"] == [first.id]  # 20 m away, same kind; not 1 km away, not another kind
+    assert far.id not in second.routing["possible_duplicates"]
+    assert other_kind.id not in second.routing["possible_duplicates"]
+    with pytest.raises(Forbidden):
+        cases.merge(session, worker, case_id=second.id, into_id=first.id)  # type: ignore[arg-type]
+    with pytest.raises(Invalid):
+        cases.merge(session, dispatcher, case_id=second.id, into_id=second.id)  # type: ignore[arg-type]
+    cases.merge(session, dispatcher, case_id=second.id, into_id=first.id)  # type: ignore[arg-type]
+    assert (second.status, second.duplicate_of) == ("merged", first.id)
+    session.commit()
+    for who, action, comment in ((worker, "accept", None), (dispatcher, "reject", "已清理，无需立案")):
+        cases.act(session, who, case_id=first.id, action=action, comment=comment)  # type: ignore[arg-type]
+        session.commit()
+    session.refresh(second)
+    assert second.closed_at is not None  # shares the outcome
+    told = session.scalars(select(Notification.title).where(Notification.account_id == second_account.id)).all()
+    assert any(second.no in t for t in told)
+    cases.rate(session, _actor(session, second_account), case_id=second.id, level=4)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from cityos.cases.schemas import (
     CasePage,
     CaseRead,
     CategoryRead,
+    MergeIn,
     RatingIn,
     RatingRead,
     ReopenIn,
@@ -108,3 +109,9 @@ def reopen_case(case_id: int, body: ReopenIn, session: DbSession, actor: Current
 def rate_case(case_id: int, body: RatingIn, session: DbSession, actor: CurrentActor) -> Rating:
     """好差评: 5 非常满意 … 1 非常不满意; one re-rating allowed."""
     return service.rate(session, actor, case_id=case_id, level=body.level, comment=body.comment)
+
+
+@router.post("/cases/{case_id}/merge", response_model=CaseRead)
+def merge_case(case_id: int, body: MergeIn, session: DbSession, actor: CurrentActor) -> Case:
+    """并案: the case follows ``into_id`` to its end; its reporter is told then."""
+    return service.merge(session, actor, case_id=case_id, into_id=body.into_id)

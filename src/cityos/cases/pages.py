@@ -294,6 +294,9 @@ def _page(
             "department": department,
             "suggested": suggested,
             "photos": service.photos(session, case),
+            "duplicates": _visible(session, actor, (case.routing or {}).get("possible_duplicates", [])),
+            "merged_into": _visible(session, actor, [case.duplicate_of] if case.duplicate_of else []),
+            "can_merge": ("dispatcher" in actor.roles) and case.closed_at is None and case.duplicate_of is None,
             "can_rate": case.closed_at is not None
             and case.reporter_account_id == actor.account_id
             and actor.account_id is not None,
@@ -307,6 +310,12 @@ def _page(
         },
         status_code=status_code,
     )
+
+
+def _visible(session: Session, actor: Actor, ids: list[int]) -> list[Case]:
+    if not ids:
+        return []
+    return list(session.scalars(service.case_query(actor).where(Case.id.in_(ids)).order_by(Case.id)))
 
 
 def _prefixes(path: str) -> list[str]:
@@ -378,6 +387,22 @@ def reopen(
 ) -> Response:
     try:
         service.reopen(session, actor, case_id=case_id, comment=comment)
+    except Invalid as exc:
+        errors = refused(request, session, actor, exc)
+        return _page(request, session, actor, service.get_case(session, actor, case_id), errors=errors, status_code=422)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/merge", response_class=HTMLResponse)
+def merge(
+    case_id: int,
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    into_id: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    try:
+        service.merge(session, actor, case_id=case_id, into_id=int(into_id) if into_id.isdigit() else 0)
     except Invalid as exc:
         errors = refused(request, session, actor, exc)
         return _page(request, session, actor, service.get_case(session, actor, case_id), errors=errors, status_code=422)

@@ -102,3 +102,9 @@ class CategoryRead(BaseModel):
     name: str
     parent_code: str | None
     level: int
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into_id: int

@@ -8,8 +8,9 @@ grid workers, dispatchers and commanders see the cases of their area.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,10 @@ def report(
     case.process_instance_id = instance.id
     case.status = instance.state
     case.due_at = instance.due_at
+    if lon is not None and lat is not None:
+        nearby = possible_duplicates(session, case, now=now)
+        if nearby:
+            case.routing = {**case.routing, "possible_duplicates": [c.id for c in nearby]}
     session.flush()
     bus.publish(
         session, CaseReported(case_id=case.id, category_code=case.category_code, department_id=case.department_id)
@@ -464,3 +469,67 @@ def photo_path(session: Session, actor: Actor, *, attachment_id: int, upload_dir
         raise NotFound()
     get_case(session, actor, row.case_id)
     return upload_dir / row.sha256[:2] / (row.sha256 + PHOTO_TYPES[row.media_type]), row.media_type
+
+
+# --- duplicates ---------------------------------------------------------------------------------------------------
+
+DUPLICATE_RADIUS_M = 50.0
+DUPLICATE_WINDOW = timedelta(hours=72)
+MSG_MERGE_SELF = N_("A case cannot be merged into itself.")
+MSG_MERGE_TARGET = N_("Merge into an open case that is not itself merged.")
+MSG_MERGE_WHO = N_("Only the dispatch centre merges cases.")
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    # Equirectangular distance: exact enough within a few hundred metres.
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6_371_000 * math.hypot(x, y)
+
+
+def possible_duplicates(session: Session, case: Case, *, now: datetime | None = None, limit: int = 5) -> list[Case]:
+    """Open cases of the same category within 50 m reported in the last 72 hours, nearest first."""
+    if case.lon is None or case.lat is None:
+        return []
+    now = now or utcnow()
+    dlat = DUPLICATE_RADIUS_M / 111_000
+    dlon = dlat / max(0.1, math.cos(math.radians(case.lat)))
+    rows = session.scalars(
+        select(Case).where(
+            Case.id != case.id,
+            Case.category_code == case.category_code,
+            Case.closed_at.is_(None),
+            Case.duplicate_of.is_(None),
+            Case.created_at >= now - DUPLICATE_WINDOW,
+            Case.lon.between(case.lon - dlon, case.lon + dlon),
+            Case.lat.between(case.lat - dlat, case.lat + dlat),
+        )
+    ).all()
+    near = [(d, c) for c in rows if (d := _metres(case.lon, case.lat, c.lon or 0, c.lat or 0)) <= DUPLICATE_RADIUS_M]
+    return [c for _, c in sorted(near, key=lambda p: p[0])[:limit]]
+
+
+def merge(session: Session, actor: Actor, *, case_id: int, into_id: int, now: datetime | None = None) -> Case:
+    """Merge a case into another (并案): it ends here, follows the other's outcome, and its
+    reporter is told when that one is closed."""
+    if "*" not in actor.permissions and "dispatcher" not in actor.roles:
+        raise Forbidden(MSG_MERGE_WHO, params={"permission": "case:merge"})
+    case = get_case(session, actor, case_id)
+    if into_id == case.id:
+        raise Invalid(details=[FieldError("into_id", MSG_MERGE_SELF)])
+    target = session.scalar(case_query(actor).where(Case.id == into_id))
+    if target is None or target.closed_at is not None or target.duplicate_of is not None:
+        raise Invalid(details=[FieldError("into_id", MSG_MERGE_TARGET)])
+    if case.closed_at is not None:
+        raise Conflict(workflow.MSG_CLOSED)
+    instance = workflow.instance_for(session, "case", case.id)
+    workflow.end(session, instance, by=actor, action="merge", comment=target.no, now=now)
+    case.duplicate_of = target.id
+    case.status = "merged"
+    case.routing = {**(case.routing or {}), "merged_into": target.id}
+    session.flush()
+    return case
+
+
+def duplicates_of(session: Session, case: Case) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.duplicate_of == case.id).order_by(Case.id)))

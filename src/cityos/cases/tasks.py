@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from cityos.cases.events import CaseBadlyRated
 from cityos.cases.models import Case, Rectification
 from cityos.core.bus import Bus
+from cityos.core.db import utcnow
 from cityos.core.i18n import translate
 from cityos.identity.notify import notify, notify_department
 from cityos.workflow import service as workflow
@@ -39,6 +40,23 @@ def on_state_changed(session: Session, evt: ProcessStateChanged) -> None:
             link=link,
             sms=evt.to_state in _TELL_REPORTER_BY_SMS,
         )
+    if evt.final:
+        # Merged cases share the outcome: they end with this one and their reporters are told.
+        from cityos.cases.service import duplicates_of
+
+        for duplicate in duplicates_of(session, case):
+            if duplicate.closed_at is None:
+                duplicate.closed_at = case.closed_at or utcnow()
+            if duplicate.reporter_account_id is not None:
+                notify(
+                    session,
+                    duplicate.reporter_account_id,
+                    title=translate("Your case {no} has moved on: {state}", no=duplicate.no, state=state),
+                    body=case.title,
+                    link=f"/cases/{duplicate.id}",
+                    sms=True,
+                )
+        session.flush()
     if evt.action == "dispatch" and case.department_id is not None:
         notify_department(
             session,
@@ -71,8 +89,6 @@ def on_badly_rated(session: Session, evt: CaseBadlyRated) -> None:
     if case is None:
         return
     calendar = WorkCalendar.load(session)
-    from cityos.core.db import utcnow
-
     now = utcnow()
     session.add(
         Rectification(

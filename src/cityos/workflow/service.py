@@ -514,3 +514,32 @@ def set_calendar_day(session: Session, actor: Actor, *, day: Any, workday: bool,
     if not 2000 <= day.year <= 2100:
         raise Invalid(details=[FieldError("day", N_("Choose a day between 2000 and 2100."))])
     return set_day(session, day=day, workday=workday, name=name.strip())
+
+
+def end(
+    session: Session,
+    instance: ProcessInstance,
+    *,
+    by: Actor,
+    action: str,
+    comment: str | None,
+    now: datetime | None = None,
+) -> ProcessEvent:
+    """End an instance outside its steps (e.g. its case was merged into another): the history
+    records why, pending timers are cancelled, and no state change is announced."""
+    now = now or utcnow()
+    if instance.closed_at is not None:
+        raise Conflict(MSG_CLOSED)
+    event = _record(session, instance, by, action, now=now, from_state=instance.state, to_state=None, comment=comment)
+    instance.closed_at = now
+    session.execute(
+        update(ProcessTimer)
+        .where(
+            ProcessTimer.instance_id == instance.id,
+            ProcessTimer.fired_at.is_(None),
+            ProcessTimer.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=now)
+    )
+    session.flush()
+    return event
