@@ -8,6 +8,7 @@ from fastapi import FastAPI
 def include_all(app: FastAPI) -> None:
     # Imported here so importing cityos.app stays cheap and cycle-free.
     from cityos.cases import api as cases_api
+    from cityos.cases import open311_api
     from cityos.cases import pages as cases_pages
     from cityos.identity import api as identity_api
     from cityos.identity import pages as identity_pages
@@ -21,7 +22,7 @@ def include_all(app: FastAPI) -> None:
     from cityos.workflow import api as workflow_api
     from cityos.workflow import pages as workflow_pages
 
-    for module in (identity_api, places_api, people_api, orgs_api, workflow_api, cases_api):
+    for module in (identity_api, places_api, people_api, orgs_api, workflow_api, cases_api, open311_api):
         app.include_router(module.router)
     for module in (web_pages, identity_pages, places_pages, people_pages, orgs_pages, workflow_pages, cases_pages):
         app.include_router(module.router)

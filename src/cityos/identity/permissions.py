@@ -62,7 +62,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 # What a third-party app may be granted (OAuth2 client scopes); never personal data in clear.
-CLIENT_GRANTABLE: frozenset[str] = frozenset({"region:read", "organisation:read", "department:read", "person:read"})
+CLIENT_GRANTABLE: frozenset[str] = frozenset(
+    {"region:read", "organisation:read", "department:read", "person:read", "case:report"}
+)
 
 
 def permissions_for(roles: set[str] | frozenset[str]) -> frozenset[str]:
