@@ -198,6 +198,8 @@ CASES: tuple[Case, ...] = (
         body=lambda i: {"comment": "矩阵"},
         allowed_status=(409,),
     ),
+    Case("GET", "/api/v1/case-dashboard", "case:read", query=lambda i: {"region_id": i["grid"]}),
+    Case("GET", "/api/v1/case-map", "case:read", query=lambda i: {"region_id": i["grid"]}),
     # Only the reporter rates (and only a closed case).
     Case("POST", "/api/v1/cases/{case_id}/rating", lambda perms, role: False, body=lambda i: {"level": 5}),
     # The dispatch centre merges; merging a case into itself is refused (422): that is its answer.

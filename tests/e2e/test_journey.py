@@ -108,3 +108,19 @@ def test_admin_browses_the_real_district_tree_on_a_map(page) -> None:  # type: i
     assert page.get_by_test_id("region-title").inner_text().startswith("锦江区")
     assert page.get_by_test_id("children").locator("tbody tr").count() > 0
     screenshot(page, "06-places-district-map")
+
+
+def test_commander_sees_the_command_dashboard(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/signin")
+    page.fill("input[name=username]", demo_account("commander").username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.locator("form:has(input[name=password]) button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/$"))
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/command")
+    page.wait_for_selector("[data-testid=command-map][data-ready='1']")
+    page.wait_for_selector("#parts-chart canvas")
+    assert page.get_by_test_id("kpis").locator(".stat").count() == 8
+    assert errors == []
+    screenshot(page, "07-command")

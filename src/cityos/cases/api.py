@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
 
-from cityos.cases import service
+from cityos.cases import dashboard, service
 from cityos.cases.models import Case, Category, Rating
 from cityos.cases.schemas import (
     ActionIn,
@@ -21,6 +23,7 @@ from cityos.cases.schemas import (
     TimelineEntry,
 )
 from cityos.core.http import DbSession
+from cityos.core.i18n import N_
 from cityos.core.pagination import PageQuery
 from cityos.identity.deps import CurrentActor
 
@@ -115,3 +118,41 @@ def rate_case(case_id: int, body: RatingIn, session: DbSession, actor: CurrentAc
 def merge_case(case_id: int, body: MergeIn, session: DbSession, actor: CurrentActor) -> Case:
     """并案: the case follows ``into_id`` to its end; its reporter is told then."""
     return service.merge(session, actor, case_id=case_id, into_id=body.into_id)
+
+
+def _parse(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        from cityos.core.errors import FieldError, Invalid
+
+        raise Invalid(details=[FieldError(name, N_("Must be a date like 2024-05-01."))]) from exc
+
+
+@router.get("/case-dashboard")
+def case_dashboard(
+    session: DbSession,
+    actor: CurrentActor,
+    region_id: int | None = None,
+    since: Annotated[str | None, Query(max_length=32)] = None,
+    until: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """KPIs (响应率, 结案率, 按期结案率, 返工率, 满意率) of a region and period, by part and by department."""
+    start, end = _parse(since, "since"), _parse(until, "until")
+    region, totals = dashboard.kpis(session, actor, region_id=region_id, since=start, until=end)
+    parts = dashboard.by_part(session, actor, region_id=region.id, since=start, until=end)
+    departments = dashboard.by_department(session, actor, region_id=region.id, since=start, until=end)
+    return {
+        "region": {"id": region.id, "name": region.name, "level": region.level},
+        "kpis": totals.as_dict(),
+        "parts": [{"id": r.id, "name": r.name, "kpis": k.as_dict()} for r, k in parts],
+        "departments": [{"id": d.id, "name": d.name, "kpis": k.as_dict()} for d, k in departments],
+    }
+
+
+@router.get("/case-map")
+def case_map(session: DbSession, actor: CurrentActor, region_id: int | None = None) -> JSONResponse:
+    """Open cases of a region as GeoJSON points (``overdue`` marked)."""
+    return JSONResponse(dashboard.open_points(session, actor, region_id=region_id), media_type="application/geo+json")

@@ -177,6 +177,40 @@ def _form(
     )
 
 
+@router.get("/command", response_class=HTMLResponse)
+def command(
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    days: Annotated[int, Query(ge=1, le=3660)] = 30,
+) -> HTMLResponse:
+    """指挥大屏: KPIs of the region chosen in the switcher, its parts and departments, the map."""
+    from datetime import timedelta
+
+    from cityos.cases import dashboard
+
+    region = current_region(request, session, actor)
+    since = utcnow() - timedelta(days=days)
+    region, totals = dashboard.kpis(session, actor, region_id=region.id if region else None, since=since)
+    parts = dashboard.by_part(session, actor, region_id=region.id, since=since)
+    departments = dashboard.by_department(session, actor, region_id=region.id, since=since)
+    overdue, escalated = dashboard.attention(session, actor, region_id=region.id)
+    return render(
+        request,
+        "cases/command.html",
+        {
+            "region": region,
+            "map_region": _map_region(session, region),
+            "days": days,
+            "kpis": totals,
+            "parts": parts,
+            "departments": departments[:20],
+            "overdue": overdue,
+            "escalated": escalated,
+        },
+    )
+
+
 @router.get("/cases/new", response_class=HTMLResponse)
 def new_case(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
     actor.require("case:report")

@@ -30,6 +30,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("/", N_("Home"), None),
     NavItem("/cases", N_("Cases and reports"), "case:report"),
+    NavItem("/command", N_("Command"), "case:read"),
     NavItem("/places", N_("Places"), "region:read"),
     NavItem("/people", N_("Residents"), "person:read"),
     NavItem("/organisations", N_("Organisations"), "organisation:read"),
