@@ -199,6 +199,13 @@ CASES: tuple[Case, ...] = (
         allowed_status=(409,),
     ),
     Case("GET", "/api/v1/case-dashboard", "case:read", query=lambda i: {"region_id": i["grid"]}),
+    Case("POST", "/api/v1/case-suggestions", "case:report", body=lambda i: {"text": "路灯不亮"}, outside=False),
+    Case(
+        "POST",
+        "/api/v1/cases/{case_id}/category",
+        lambda perms, role: role == "dispatcher",
+        body=lambda i: {"category_code": "event.01.02"},
+    ),
     Case("GET", "/api/v1/case-map", "case:read", query=lambda i: {"region_id": i["grid"]}),
     # Only the reporter rates (and only a closed case).
     Case("POST", "/api/v1/cases/{case_id}/rating", lambda perms, role: False, body=lambda i: {"level": 5}),

@@ -360,6 +360,35 @@ def user_list(role: str | None = typer.Option(None, "--role", help="Only account
     console.print(f"{total or 0} accounts (first 200 shown)" if (total or 0) > 200 else f"{total or 0} accounts")
 
 
+cases_app = typer.Typer(help="Cases (工单)", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
+
+
+@cases_app.command("classifier-report")
+def cases_classifier_report() -> None:
+    """Accuracy of the complaint classifier on held-out and hand-written complaints."""
+    from cityos.cases import classifier
+
+    with console.status("Training on the labelled complaints"):
+        result = classifier.evaluate()
+    console.print(
+        f"{result.categories} categories; trained on {result.trained_on}, held out {result.tested_on}: "
+        f"accuracy {result.held_out_accuracy:.1%}"
+    )
+    unseen = f"hand-written complaints in unseen phrasings ({result.freeform_count})"
+    console.print(f"{unseen}: {result.freeform_accuracy:.1%}")
+
+
+@cases_app.command("retrain")
+def cases_retrain() -> None:
+    """Train the classifier again with the dispatchers' category corrections (run nightly)."""
+    from cityos.cases import classifier
+
+    with work() as session, console.status("Training"):
+        used = classifier.retrain(session)
+    console.print(f"trained on {used} complaints")
+
+
 @people_app.command("refresh-tags")
 def people_refresh_tags() -> None:
     """Bring the age tags (elderly 60+, minor under 18) up to date; run daily, e.g. from cron."""

@@ -15,11 +15,14 @@ from cityos.cases.schemas import (
     CaseCreate,
     CasePage,
     CaseRead,
+    CategoryIn,
     CategoryRead,
     MergeIn,
     RatingIn,
     RatingRead,
     ReopenIn,
+    SuggestIn,
+    SuggestionRead,
     TimelineEntry,
 )
 from cityos.core.http import DbSession
@@ -156,3 +159,22 @@ def case_dashboard(
 def case_map(session: DbSession, actor: CurrentActor, region_id: int | None = None) -> JSONResponse:
     """Open cases of a region as GeoJSON points (``overdue`` marked)."""
     return JSONResponse(dashboard.open_points(session, actor, region_id=region_id), media_type="application/geo+json")
+
+
+@router.post("/case-suggestions", response_model=list[SuggestionRead])
+def suggest_category(body: SuggestIn, session: DbSession, actor: CurrentActor) -> list[SuggestionRead]:
+    """The three likeliest categories for a complaint's text, with the model's confidence."""
+    from cityos.cases import classifier
+
+    actor.require("case:report")
+    names = {c.code: c.name for c in service.list_categories(session)}
+    return [
+        SuggestionRead(category_code=s.category_code, name=names.get(s.category_code, ""), confidence=s.confidence)
+        for s in classifier.current(session).suggest(body.text)
+    ]
+
+
+@router.post("/cases/{case_id}/category", response_model=CaseRead)
+def recategorize(case_id: int, body: CategoryIn, session: DbSession, actor: CurrentActor) -> Case:
+    """The dispatch centre corrects a case's category before dispatch (routing follows)."""
+    return service.recategorize(session, actor, case_id=case_id, category_code=body.category_code)

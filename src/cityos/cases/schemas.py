@@ -11,9 +11,11 @@ from cityos.cases.models import Channel, Urgency
 
 
 class CaseCreate(BaseModel):
+    """``category_code`` may be left empty: the text classifier then proposes one."""
+
     model_config = ConfigDict(extra="forbid")
 
-    category_code: str = Field(max_length=32)
+    category_code: str = Field(default="", max_length=32)
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=8000)
     channel: Channel = Channel.RESIDENT
@@ -108,3 +110,21 @@ class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     into_id: int
+
+
+class SuggestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class SuggestionRead(BaseModel):
+    category_code: str
+    name: str
+    confidence: float
+
+
+class CategoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category_code: str = Field(max_length=32)

@@ -47,6 +47,7 @@ RATING_LEVELS = {
     1: N_("Very dissatisfied"),
 }
 BAD_RATING = 2  # 不满意 and 非常不满意 are 差评
+FALLBACK_CATEGORY = "hotline.99.01"  # 其他诉求: a dispatcher decides
 
 MSG_CATEGORY = N_("Choose a category from the list.")
 MSG_TITLE = N_("Describe the problem in 1 to {max_length} characters.")
@@ -173,6 +174,14 @@ def report(
     actor.require("case:report")
     now = now or utcnow()
     errors: list[FieldError] = []
+    suggestion = None
+    if not category_code and (title or description).strip():
+        # Free text only (a 12345 call, a quick report): the classifier proposes the category;
+        # below its threshold the case waits in a dispatcher's queue under 其他诉求.
+        from cityos.cases import classifier
+
+        suggestion = classifier.current(session).suggest(f"{title} {description}")[0]
+        category_code = suggestion.category_code if suggestion.confidence >= classifier.THRESHOLD else FALLBACK_CATEGORY
     category = session.get(Category, category_code) if category_code else None
     if category is None or not category.active or category.level < 2:
         errors.append(FieldError("category_code", MSG_CATEGORY))
@@ -216,6 +225,15 @@ def report(
             "department_id": routed.department.id if routed.department else None,
             "by": "responsibility" if routed.department else "none",
             "category": routed.category_code,
+            **(
+                {
+                    "suggested_category": suggestion.category_code,
+                    "confidence": suggestion.confidence,
+                    "queue": category.code == FALLBACK_CATEGORY,
+                }
+                if suggestion is not None
+                else {}
+            ),
         },
         external_ref=external_ref,
         created_at=now,
@@ -343,7 +361,13 @@ def act(
     if action == "dispatch":
         chosen = department_id or case.department_id or (case.routing or {}).get("department_id")
         department = session.get(Department, chosen) if chosen else None
-        if department is None or case.region_path is None or not case.region_path.startswith(department.region_path):
+        # A case without a place (an address-only 12345 call) may go to any department.
+        outside = (
+            case.region_path is not None
+            and department is not None
+            and not case.region_path.startswith(department.region_path)
+        )
+        if department is None or outside:
             raise Invalid(details=[FieldError("department_id", MSG_DEPARTMENT)])
         previous = case.department_id or (case.routing or {}).get("sent_back_by")
         if previous is not None and previous != department.id:
@@ -533,3 +557,37 @@ def merge(session: Session, actor: Actor, *, case_id: int, into_id: int, now: da
 
 def duplicates_of(session: Session, case: Case) -> list[Case]:
     return list(session.scalars(select(Case).where(Case.duplicate_of == case.id).order_by(Case.id)))
+
+
+# --- category corrections ---------------------------------------------------------------------------------------
+
+MSG_RECATEGORIZE_WHO = N_("Only the dispatch centre changes a case's category.")
+MSG_RECATEGORIZE_LATE = N_("The category can be changed only before the case is dispatched.")
+
+
+def recategorize(session: Session, actor: Actor, *, case_id: int, category_code: str) -> Case:
+    """The dispatch centre corrects the category (before dispatch); routing follows, and the
+    correction teaches the classifier at its next training."""
+    if "*" not in actor.permissions and "dispatcher" not in actor.roles:
+        raise Forbidden(MSG_RECATEGORIZE_WHO, params={"permission": "case:recategorize"})
+    case = get_case(session, actor, case_id)
+    category = session.get(Category, category_code)
+    if category is None or not category.active or category.level < 2:
+        raise Invalid(details=[FieldError("category_code", MSG_CATEGORY)])
+    if case.department_id is not None or case.closed_at is not None:
+        raise Conflict(MSG_RECATEGORIZE_LATE)
+    routed = route(session, category_code=category.code, region_path=case.region_path)
+    previous = case.category_code
+    case.category_code = category.code
+    case.routing = {
+        **(case.routing or {}),
+        "department_id": routed.department.id if routed.department else None,
+        "by": "responsibility" if routed.department else "none",
+        "category": routed.category_code,
+        "recategorized_from": previous,
+        "queue": False,
+    }
+    if "suggested_category" not in case.routing:
+        case.routing["suggested_category"] = previous
+    session.flush()
+    return case
