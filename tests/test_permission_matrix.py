@@ -202,6 +202,20 @@ CASES: tuple[Case, ...] = (
     Case("POST", "/api/v1/case-suggestions", "case:report", body=lambda i: {"text": "路灯不亮"}, outside=False),
     Case(
         "POST",
+        "/api/v1/video-events",
+        lambda perms, role: role == Role.APP_CLIENT,  # vendors' apps only
+        body=lambda i: {
+            "event_id": "matrix-1",
+            "camera_id": "cam-1",
+            "category_code": "event.05.02",
+            "lon": i["lon"],
+            "lat": 30.05,
+            "confidence": 0.9,
+        },
+        outside=False,
+    ),
+    Case(
+        "POST",
         "/api/v1/cases/{case_id}/category",
         lambda perms, role: role == "dispatcher",
         body=lambda i: {"category_code": "event.01.02"},

@@ -67,7 +67,9 @@ def test_corrections_feed_the_next_training(session: Session, world: World) -> N
     assert case.routing["recategorized_from"] == cases.FALLBACK_CATEGORY
     assert (f"{case.title} {case.description}".strip(), "event.01.01") in classifier.feedback_examples(session)
     assert classifier.retrain(session) == len(classifier.shipped_examples()) + 1
-    dept = Department(code="a-cg", name="甲区城市管理局", region_id=world.district_a.id, region_path=world.district_a.path)
+    dept = Department(
+        code="a-cg", name="甲区城市管理局", region_id=world.district_a.id, region_path=world.district_a.path
+    )
     session.add(dept)
     session.flush()
     cases.act(session, dispatcher, case_id=case.id, action="dispatch", department_id=dept.id)  # fixed from then on

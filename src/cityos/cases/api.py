@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from cityos.cases import dashboard, service
@@ -24,7 +24,10 @@ from cityos.cases.schemas import (
     SuggestIn,
     SuggestionRead,
     TimelineEntry,
+    VideoEventIn,
+    VideoEventOut,
 )
+from cityos.core.errors import Forbidden
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_
 from cityos.core.pagination import PageQuery
@@ -178,3 +181,27 @@ def suggest_category(body: SuggestIn, session: DbSession, actor: CurrentActor) -
 def recategorize(case_id: int, body: CategoryIn, session: DbSession, actor: CurrentActor) -> Case:
     """The dispatch centre corrects a case's category before dispatch (routing follows)."""
     return service.recategorize(session, actor, case_id=case_id, category_code=body.category_code)
+
+
+@router.post("/video-events", response_model=VideoEventOut)
+def video_event(body: VideoEventIn, response: Response, session: DbSession, actor: CurrentActor) -> VideoEventOut:
+    """Webhook for AI video vendors (an app with ``case:report``): each detection becomes a case that a
+    person verifies before it is filed. Sending the same ``event_id`` again returns the same case (200)."""
+    actor.require("case:report")
+    if actor.client_id is None:
+        raise Forbidden(params={"permission": "case:report (registered apps only)"})
+    detail = body.label + (f" {body.snapshot_url}" if body.snapshot_url else "")
+    case, created = service.machine_report(
+        session,
+        source=actor.client_id or actor.label,
+        external_ref=body.event_id,
+        category_code=body.category_code,
+        title=(body.label or body.category_code)[:100] + f"（{body.camera_id}）",
+        lon=body.lon,
+        lat=body.lat,
+        detail=f"{detail.strip()} · confidence {body.confidence:.2f}",
+        channel="video",
+        by=actor,
+    )
+    response.status_code = 201 if created else 200
+    return VideoEventOut(case_id=case.id, case_no=case.no, created=created)

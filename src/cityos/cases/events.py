@@ -23,3 +23,17 @@ class CaseBadlyRated(Event):
     case_id: int
     level: int
     department_id: int | None
+
+
+@event_type
+class DeviceAlarm(Event):
+    """A device reports a problem (a broken street light, an overflowing bin, a manhole cover
+    out of place). Published by the data hub; cases turns it into a machine-detected case."""
+
+    topic: ClassVar[str] = "devices.alarm"
+    alarm_id: str
+    device_id: str
+    category_code: str
+    lon: float
+    lat: float
+    detail: str = ""

@@ -128,3 +128,24 @@ class CategoryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category_code: str = Field(max_length=32)
+
+
+class VideoEventIn(BaseModel):
+    """An AI video detection from a vendor (占道经营, 暴露垃圾 …)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=48)
+    camera_id: str = Field(min_length=1, max_length=64)
+    category_code: str = Field(max_length=32)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    confidence: float = Field(ge=0, le=1)
+    label: str = Field(default="", max_length=128)
+    snapshot_url: str | None = Field(default=None, max_length=500)
+
+
+class VideoEventOut(BaseModel):
+    case_id: int
+    case_no: str
+    created: bool

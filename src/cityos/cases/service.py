@@ -591,3 +591,47 @@ def recategorize(session: Session, actor: Actor, *, case_id: int, category_code:
         case.routing["suggested_category"] = previous
     session.flush()
     return case
+
+
+# --- machine intake: device alarms and AI video -----------------------------------------------------------------
+
+MACHINE = Actor(
+    account_id=None,
+    label="machine",
+    roles=frozenset({"machine"}),
+    permissions=frozenset({"case:report"}),
+)
+
+
+def machine_report(
+    session: Session,
+    *,
+    source: str,
+    external_ref: str,
+    category_code: str,
+    title: str,
+    lon: float,
+    lat: float,
+    detail: str = "",
+    channel: str = Channel.DEVICE,
+    by: Actor | None = None,
+) -> tuple[Case, bool]:
+    """A case found by a machine: it waits for a person to verify it (核实) before it is filed.
+    The same event delivered twice gives the same case (``external_ref``); returns (case, created)."""
+    ref = f"{source}:{external_ref}"[:64]
+    existing = session.scalar(select(Case).where(Case.external_ref == ref))
+    if existing is not None:
+        return existing, False
+    case = report(
+        session,
+        by or MACHINE,
+        category_code=category_code,
+        title=title,
+        description=detail,
+        channel=channel,
+        lon=lon,
+        lat=lat,
+        machine=True,
+        external_ref=ref,
+    )
+    return case, True

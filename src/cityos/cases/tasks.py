@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from cityos.cases.events import CaseBadlyRated
+from cityos.cases.events import CaseBadlyRated, DeviceAlarm
 from cityos.cases.models import Case, Rectification
 from cityos.core.bus import Bus
 from cityos.core.db import utcnow
@@ -110,7 +110,31 @@ def on_badly_rated(session: Session, evt: CaseBadlyRated) -> None:
         )
 
 
+def on_device_alarm(session: Session, evt: DeviceAlarm) -> None:
+    from cityos.cases.service import machine_report
+    from cityos.core.errors import Invalid
+
+    try:
+        machine_report(
+            session,
+            source="device",
+            external_ref=evt.alarm_id,
+            category_code=evt.category_code,
+            title=f"{evt.detail or evt.category_code} ({evt.device_id})"[:128],
+            lon=evt.lon,
+            lat=evt.lat,
+            detail=evt.detail,
+        )
+    except Invalid:
+        # An alarm outside the city or of an unknown category cannot become a case; it stays in
+        # the bus's history and the log says why, rather than retrying for ever.
+        import structlog
+
+        structlog.get_logger(__name__).warning("cases.alarm_refused", alarm_id=evt.alarm_id, device_id=evt.device_id)
+
+
 def register(bus: Bus) -> None:
     bus.subscribe(ProcessStateChanged, "cases.notify")(on_state_changed)
     bus.subscribe(ProcessEscalated, "cases.escalated")(on_escalated)
     bus.subscribe(CaseBadlyRated, "cases.rectification")(on_badly_rated)
+    bus.subscribe(DeviceAlarm, "cases.device_alarm")(on_device_alarm)
