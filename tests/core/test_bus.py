@@ -75,3 +75,38 @@ def test_failed_handler_is_retried_and_others_not_repeated(runtime: Runtime) -> 
     assert calls == {"good": 1, "flaky": 2}
     with runtime.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(HandledEvent).where(HandledEvent.key == "k-2")) == 2
+
+
+def test_handlers_that_write_are_not_locked_out_on_a_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Several events in one commit, each handler writing in its own transaction, on a real
+    SQLite file (one writer at a time): delivery must not hold a write lock while handlers run."""
+    import time
+
+    from cityos.core import audit, migrate
+    from cityos.core.db import make_engine
+    from cityos.core.models import AuditRecord
+    from cityos.core.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'bus.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    settings = Settings(env="test", database_url=url)
+    settings_runtime = Runtime.create(settings, engine=engine)
+    try:
+
+        @settings_runtime.bus.subscribe(Pinged, "writer")
+        def write(session: Session, evt: Pinged) -> None:
+            audit.record(session, None, f"test.handled.{evt.n}")
+
+        started = time.perf_counter()
+        with unit_of_work(settings_runtime.session_factory) as s:
+            for n in range(3):
+                bus.publish(s, Pinged(n=n), key=f"file-{n}")
+        assert time.perf_counter() - started < 5  # a lock wait would take the 30 s busy timeout
+        with settings_runtime.session_factory() as s:
+            handled = set(s.scalars(select(AuditRecord.action).where(AuditRecord.action.startswith("test.handled."))))
+            pending = s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)))
+        assert handled == {"test.handled.0", "test.handled.1", "test.handled.2"}
+        assert pending == 0
+    finally:
+        settings_runtime.close()

@@ -76,6 +76,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_case_region_path_id", "region_path", "id"),
         Index("ix_case_status_due_at", "status", "due_at"),
+        # Duplicate search: same category, recent.
+        Index("ix_case_category_created", "category_code", "created_at"),
     )
 
 

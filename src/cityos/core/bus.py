@@ -96,29 +96,43 @@ class Bus:
                 log.exception("bus.delivery_failed")
 
     def deliver_pending(self, limit: int = 500) -> int:
-        """Send undelivered outbox events in order; returns how many were delivered."""
+        """Send undelivered outbox events in order; returns how many were delivered.
+
+        No transaction is held while an event is sent: handlers write in their own transactions,
+        and on SQLite (one writer at a time) a delivery that kept its bookkeeping open would lock
+        them out. Each event's outcome is recorded in a short transaction of its own.
+        """
         delivered = 0
         with self._lock:
             self._delivering.active = True
             try:
-                with unit_of_work(self.session_factory) as session:
-                    rows = session.scalars(
-                        select(OutboxEvent)
-                        .where(OutboxEvent.delivered_at.is_(None))
-                        .order_by(OutboxEvent.id)
-                        .limit(limit)
-                    ).all()
-                    for row in rows:
-                        row.attempts += 1
-                        try:
-                            self.transport.send(self, row.topic, row.key, row.payload)
-                        except Exception as exc:
-                            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                            log.warning("bus.send_failed", topic=row.topic, key=row.key, error=type(exc).__name__)
+                with self.session_factory() as session:
+                    pending = [
+                        (row.id, row.topic, row.key, row.payload)
+                        for row in session.scalars(
+                            select(OutboxEvent)
+                            .where(OutboxEvent.delivered_at.is_(None))
+                            .order_by(OutboxEvent.id)
+                            .limit(limit)
+                        )
+                    ]
+                    session.rollback()
+                for row_id, topic, key, payload in pending:
+                    error: str | None = None
+                    try:
+                        self.transport.send(self, topic, key, payload)
+                    except Exception as exc:
+                        error = f"{type(exc).__name__}: {exc}"[:2000]
+                        log.warning("bus.send_failed", topic=topic, key=key, error=type(exc).__name__)
+                    with unit_of_work(self.session_factory) as session:
+                        row = session.get(OutboxEvent, row_id)
+                        if row is None or row.delivered_at is not None:
                             continue
-                        row.delivered_at = utcnow()
-                        row.last_error = None
-                        delivered += 1
+                        row.attempts += 1
+                        row.last_error = error
+                        if error is None:
+                            row.delivered_at = utcnow()
+                            delivered += 1
             finally:
                 self._delivering.active = False
         return delivered
