@@ -74,6 +74,7 @@ test: lint test-sqlite test-postgres
 bench: install assets
 	$(BIN)/python bench/locate.py
 	$(BIN)/python bench/api_read.py
+	$(BIN)/python bench/cases.py
 
 messages: install-dev
 	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot src/cityos
