@@ -137,10 +137,14 @@ def kpis(
     now: datetime | None = None,
 ) -> tuple[Region, Kpis]:
     region = _region(session, actor, region_id)
-    query = _period(
-        select(*_columns(now or utcnow())).where(subtree_clause(Case.region_path, region.path)), since, until
-    )
-    return region, _kpis(session.execute(query).one())
+    return region, _subtree_kpis(session, region.path, since, until, now)
+
+
+def _subtree_kpis(
+    session: Session, path: str, since: datetime | None, until: datetime | None, now: datetime | None
+) -> Kpis:
+    query = _period(select(*_columns(now or utcnow())).where(subtree_clause(Case.region_path, path)), since, until)
+    return _kpis(session.execute(query).one())
 
 
 def by_part(
@@ -157,13 +161,7 @@ def by_part(
     children = list(
         session.scalars(select(Region).where(Region.parent_id == region.id).order_by(Region.code).limit(200))
     )
-    out = []
-    for child in children:
-        query = _period(
-            select(*_columns(now or utcnow())).where(subtree_clause(Case.region_path, child.path)), since, until
-        )
-        out.append((child, _kpis(session.execute(query).one())))
-    return out
+    return [(child, _subtree_kpis(session, child.path, since, until, now)) for child in children]
 
 
 def by_department(

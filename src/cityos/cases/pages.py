@@ -367,6 +367,12 @@ def case_page(
     return _page(request, session, actor, case, notice=notice)
 
 
+def _refused_step(request: Request, session: Session, actor: Actor, case_id: int, exc: Invalid) -> HTMLResponse:
+    """The case page again, with the step's field errors and nothing of it saved."""
+    errors = refused(request, session, actor, exc)
+    return _page(request, session, actor, service.get_case(session, actor, case_id), errors=errors, status_code=422)
+
+
 @router.post("/cases/{case_id}/act", response_class=HTMLResponse)
 def act(
     case_id: int,
@@ -387,8 +393,7 @@ def act(
             department_id=int(department_id) if department_id.isdigit() else None,
         )
     except Invalid as exc:
-        errors = refused(request, session, actor, exc)
-        return _page(request, session, actor, service.get_case(session, actor, case_id), errors=errors, status_code=422)
+        return _refused_step(request, session, actor, case_id, exc)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -406,8 +411,7 @@ def rate(
             session, actor, case_id=case_id, level=int(level) if level.isdigit() else 0, comment=comment or None
         )
     except Invalid as exc:
-        errors = refused(request, session, actor, exc)
-        return _page(request, session, actor, service.get_case(session, actor, case_id), errors=errors, status_code=422)
+        return _refused_step(request, session, actor, case_id, exc)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -422,8 +426,7 @@ def reopen(
     try:
         service.reopen(session, actor, case_id=case_id, comment=comment)
     except Invalid as exc:
-        errors = refused(request, session, actor, exc)
-        return _page(request, session, actor, service.get_case(session, actor, case_id), errors=errors, status_code=422)
+        return _refused_step(request, session, actor, case_id, exc)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -438,8 +441,7 @@ def merge(
     try:
         service.merge(session, actor, case_id=case_id, into_id=int(into_id) if into_id.isdigit() else 0)
     except Invalid as exc:
-        errors = refused(request, session, actor, exc)
-        return _page(request, session, actor, service.get_case(session, actor, case_id), errors=errors, status_code=422)
+        return _refused_step(request, session, actor, case_id, exc)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
