@@ -214,7 +214,9 @@ def test_update_replaces_hand_set_tags_and_keeps_age_tags(session: Session, worl
 
 def test_move_in_and_out(session: Session, world: World) -> None:
     admin = make_actor(session, roles=["admin"], scope=world.city)
-    person = service.create_person(session, admin, data={"name": "甲"}, region_id=world.room.id, relation="tenant")
+    person = service.create_person(
+        session, admin, data={"name": "甲"}, region_id=world.room.id, relation="tenant", today=TODAY
+    )
     first = session.scalars(select(Residence).where(Residence.person_id == person.id)).one()
     second = service.add_residence(
         session, admin, person_id=person.id, room_id=world.other_room.id, relation="owner", since=date(2026, 1, 1)
