@@ -9,7 +9,7 @@ from one request into the next.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -25,6 +25,8 @@ from cityos.identity.permissions import CLIENT_GRANTABLE, ROLE_PERMISSIONS, ROLE
 from cityos.people.models import Department, Organisation, Residence, Responsibility
 from cityos.places import index
 from tests.factories import World, box, make_account, make_actor, make_person, make_world
+from tests.matrix_parts import PARTS
+from tests.matrix_parts.base import Case
 
 
 @dataclass
@@ -34,21 +36,6 @@ class Ids:
     inside: dict[str, Any]
     outside: dict[str, Any]
     self_person: int
-
-
-@dataclass(frozen=True)
-class Case:
-    method: str
-    path: str
-    permission: str | Callable[[frozenset[str], str], bool]  # a permission, or (permissions, role) -> allowed
-    body: Callable[[dict[str, Any]], Any] | None = None
-    query: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    # For lists: where the items are ("" for a bare list) and which kind of record they are, so
-    # the test can check that no record from outside the scope comes back.
-    list_key: str | None = None
-    kind: str = ""
-    outside: bool = True  # whether an "outside" variant (ids of grid 2 / district B) makes sense
-    allowed_status: tuple[int, ...] = ()  # answers that also count as allowed (e.g. 409: wrong state)
 
 
 def _geometry(ids: dict[str, Any]) -> dict[str, Any]:
@@ -254,6 +241,9 @@ PATH_PARAMS = {
     "case_id": "case",
     "action": "case_action",
 }
+for _part in PARTS:
+    CASES += _part.CASES
+    PATH_PARAMS.update(_part.PATH_PARAMS)
 
 
 def _ids(body: Any, case: Case) -> set[int]:
@@ -334,6 +324,9 @@ def _records(session: Session, world: World) -> Ids:
         )
         side.update(case=case.id, case_action="accept")
     me = make_person(session, name="居民本人", region=world.room2)
+    inside["self_person"] = outside["self_person"] = me.id
+    for part in PARTS:
+        part.records(session, world, inside, outside)
     session.commit()
     return Ids(inside, outside, me.id)
 

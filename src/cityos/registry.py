@@ -5,9 +5,26 @@ from cityos.core import models as core_models
 from cityos.identity import models as identity_models
 from cityos.people import models as people_models
 from cityos.places import models as places_models
+from cityos.services.applications import models as applications_models
+from cityos.services.catalogue import models as catalogue_models
+from cityos.services.consult import models as consult_models
+from cityos.services.licences import models as licences_models
+from cityos.services.proactive import models as proactive_models
 from cityos.workflow import models as workflow_models
 
-MODEL_MODULES = (core_models, places_models, people_models, identity_models, workflow_models, cases_models)
+MODEL_MODULES = (
+    core_models,
+    places_models,
+    people_models,
+    identity_models,
+    workflow_models,
+    cases_models,
+    catalogue_models,
+    licences_models,
+    applications_models,
+    consult_models,
+    proactive_models,
+)
 
 
 def subscribe_all(bus: object) -> None:

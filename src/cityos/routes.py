@@ -18,11 +18,25 @@ def include_all(app: FastAPI) -> None:
     from cityos.people.orgs import pages as orgs_pages
     from cityos.places import api as places_api
     from cityos.places import pages as places_pages
+    from cityos.services.applications import api as applications_api
+    from cityos.services.applications import pages as applications_pages
+    from cityos.services.catalogue import api as catalogue_api
+    from cityos.services.catalogue import pages as catalogue_pages
+    from cityos.services.consult import api as consult_api
+    from cityos.services.consult import pages as consult_pages
+    from cityos.services.licences import api as licences_api
+    from cityos.services.licences import pages as licences_pages
+    from cityos.services.proactive import api as proactive_api
+    from cityos.services.proactive import pages as proactive_pages
     from cityos.web import pages as web_pages
     from cityos.workflow import api as workflow_api
     from cityos.workflow import pages as workflow_pages
 
-    for module in (identity_api, places_api, people_api, orgs_api, workflow_api, cases_api, open311_api):
+    apis = (identity_api, places_api, people_api, orgs_api, workflow_api, cases_api, open311_api)
+    services_apis = (catalogue_api, licences_api, applications_api, consult_api, proactive_api)
+    for module in (*apis, *services_apis):
         app.include_router(module.router)
-    for module in (web_pages, identity_pages, places_pages, people_pages, orgs_pages, workflow_pages, cases_pages):
+    pages = (web_pages, identity_pages, places_pages, people_pages, orgs_pages, workflow_pages, cases_pages)
+    services_pages = (catalogue_pages, licences_pages, applications_pages, consult_pages, proactive_pages)
+    for module in (*pages, *services_pages):
         app.include_router(module.router)

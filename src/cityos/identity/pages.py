@@ -39,6 +39,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.COMMANDER: N_("Commander"),
     Role.PROPERTY_MANAGER: N_("Property manager"),
     Role.MERCHANT: N_("Merchant"),
+    Role.WINDOW_CLERK: N_("Service window clerk"),
     Role.APP_CLIENT: N_("Third-party app"),
     Role.ADMIN: N_("Administrator"),
 }

@@ -13,6 +13,7 @@ class Role(StrEnum):
     COMMANDER = "commander"  # 指挥长
     PROPERTY_MANAGER = "property_manager"  # 物业
     MERCHANT = "merchant"
+    WINDOW_CLERK = "window_clerk"  # 窗口人员: files applications for residents (代办), runs kiosks
     APP_CLIENT = "app_client"
     ADMIN = "admin"
 
@@ -43,20 +44,46 @@ PERMISSIONS: dict[str, str] = {
     "case:read": "Read the cases of one's area or department",
     "process:read": "Read process definitions",
     "process:write": "Edit process definitions and the working-day calendar",
+    "service:read": "Browse the service catalogue and guides (一网通办)",
+    "service:write": "Edit service items, bundles, local sites, credential kinds and the knowledge base",
+    "service:stats": "Read service statistics",
+    "application:submit": "Apply for a service for oneself",
+    "application:read": "Read the applications of one's area or department",
+    "application:approve": "Take approval steps on applications dispatched to one's department",
+    "application:proxy": "File an application on behalf of a resident (代办)",
+    "credential:issue": "Issue and revoke e-licences (电子证照) of one's department",
+    "consult:answer": "Answer consultations and promote answers to the knowledge base",
 }
 
 _READ_PLACES = {"region:read"}
 _READ_PEOPLE = {"person:read", "household:read", "organisation:read"}
 _CASES = {"case:read", "case:report"}
+_APPLY = {"service:read", "application:submit"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.RESIDENT: frozenset({"self:read", "region:read", "case:report"}),
-    Role.GRID_WORKER: frozenset(_READ_PLACES | _READ_PEOPLE | _CASES | {"person:write", "household:write"}),
-    Role.DEPARTMENT_STAFF: frozenset(_READ_PLACES | {"department:read", "organisation:read", "case:read"}),
-    Role.DISPATCHER: frozenset(_READ_PLACES | _CASES | {"department:read", "organisation:read", "person:read"}),
-    Role.COMMANDER: frozenset(_READ_PLACES | _READ_PEOPLE | _CASES | {"department:read", "audit:read", "process:read"}),
-    Role.PROPERTY_MANAGER: frozenset(_READ_PLACES | _READ_PEOPLE | _CASES | {"household:write"}),
-    Role.MERCHANT: frozenset(_READ_PLACES | {"self:read", "case:report"}),
+    Role.RESIDENT: frozenset({"self:read", "region:read", "case:report"} | _APPLY),
+    Role.GRID_WORKER: frozenset(
+        _READ_PLACES | _READ_PEOPLE | _CASES | {"person:write", "household:write", "service:read"}
+    ),
+    Role.DEPARTMENT_STAFF: frozenset(
+        _READ_PLACES
+        | {"department:read", "organisation:read", "case:read", "service:read", "service:stats"}
+        | {"application:read", "application:approve", "credential:issue", "consult:answer"}
+    ),
+    Role.DISPATCHER: frozenset(
+        _READ_PLACES | _CASES | {"department:read", "organisation:read", "person:read", "service:read"}
+    ),
+    Role.COMMANDER: frozenset(
+        _READ_PLACES
+        | _READ_PEOPLE
+        | _CASES
+        | {"department:read", "audit:read", "process:read", "service:read", "service:stats", "application:read"}
+    ),
+    Role.PROPERTY_MANAGER: frozenset(_READ_PLACES | _READ_PEOPLE | _CASES | {"household:write", "service:read"}),
+    Role.MERCHANT: frozenset(_READ_PLACES | {"self:read", "case:report"} | _APPLY),
+    Role.WINDOW_CLERK: frozenset(
+        _READ_PLACES | {"person:read", "service:read", "application:read", "application:proxy", "consult:answer"}
+    ),
     Role.APP_CLIENT: frozenset(_READ_PLACES),
     Role.ADMIN: frozenset(PERMISSIONS),
 }

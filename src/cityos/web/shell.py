@@ -24,13 +24,24 @@ from cityos.web.templating import REGION_COOKIE
 class NavItem:
     href: str
     label: str
-    permission: str | None
+    permission: str | tuple[str, ...] | None  # shown when the actor holds any of them
+
+    def shown_to(self, actor: Actor) -> bool:
+        if self.permission is None:
+            return True
+        wanted = (self.permission,) if isinstance(self.permission, str) else self.permission
+        return any(actor.can(p) for p in wanted)
 
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/", N_("Home"), None),
     NavItem("/cases", N_("Cases and reports"), "case:report"),
     NavItem("/command", N_("Command"), "case:read"),
+    NavItem("/services", N_("Government services"), "service:read"),
+    NavItem("/applications", N_("Applications"), ("application:submit", "application:read")),
+    NavItem("/wallet", N_("My e-licences"), "application:submit"),
+    NavItem("/consult", N_("Ask a question"), "service:read"),
+    NavItem("/services/stats", N_("Service statistics"), "service:stats"),
     NavItem("/places", N_("Places"), "region:read"),
     NavItem("/people", N_("Residents"), "person:read"),
     NavItem("/organisations", N_("Organisations"), "organisation:read"),
@@ -101,11 +112,7 @@ def page_actor(request: Request, session: DbSession, actor: Annotated[Actor, Dep
         RegionRef(region.id, region.name, region.level, region.path) if region is not None else None
     )
     request.state.region_choices = region_choices(session, actor, region)
-    request.state.nav = [
-        {"href": item.href, "label": item.label}
-        for item in NAV
-        if item.permission is None or actor.can(item.permission)
-    ]
+    request.state.nav = [{"href": item.href, "label": item.label} for item in NAV if item.shown_to(actor)]
     return actor
 
 

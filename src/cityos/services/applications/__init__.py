@@ -1,0 +1,1 @@
+"""办件: applications for service items and bundles, from draft to result credential."""

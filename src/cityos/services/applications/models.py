@@ -1,0 +1,3 @@
+"""Models of services.applications."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""掌上咨询: the knowledge base of guides and FAQs, search, and consultations answered by staff."""

@@ -1,0 +1,3 @@
+"""Models of services.consult."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Models of services.proactive."""
+
+from __future__ import annotations
