@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cityos.core.db import unit_of_work
 from cityos.core.runtime import Runtime
 from cityos.core.settings import get_settings
+from cityos.services import cli as services_cli
 
 app = typer.Typer(help="cityos — open city operating platform", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -46,6 +47,9 @@ def runtime() -> Iterator[Runtime]:
 def work() -> Iterator[Session]:
     with runtime() as rt, unit_of_work(rt.session_factory) as session:
         yield session
+
+
+app.add_typer(services_cli.build(work), name="services")
 
 
 @app.command()
@@ -108,6 +112,10 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 
                 cases.install_categories(session)
                 processes.install(session)
+                # 一网通办: credential kinds, service items and bundles, processes, knowledge base, rules.
+                from cityos.services import setup as services_setup
+
+                services_setup.install(session)
     console.print(f"[green]database at {revision}[/]")
     if revision == "head" and loaded:
         console.print(f"working-day calendar loaded for {', '.join(map(str, loaded))}")
