@@ -1,0 +1,1 @@
+"""Tests of services (一网通办)."""
