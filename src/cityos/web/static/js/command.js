@@ -33,7 +33,7 @@
           map.on("click", "cases-dots", function (e) { window.location.href = "/cases/" + e.features[0].properties.id; });
           mapEl.dataset.cases_ready = String(fc.features.length);
         };
-        if (map.loaded()) add(); else map.on("load", add);
+        map.whenReady(add);
       });
   }
 })();

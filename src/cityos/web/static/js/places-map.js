@@ -40,6 +40,12 @@
       center: [104.07, 30.66], zoom: 8, attributionControl: false,
     });
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+    // map.loaded() turns false again while another script's source loads, after "load" has
+    // fired; a flag set once by the event tells the scripts sharing this map when to draw.
+    var styleReady = false;
+    var waiting = [];
+    map.once("load", function () { styleReady = true; waiting.splice(0).forEach(function (fn) { fn(); }); });
+    map.whenReady = function (fn) { if (styleReady) fn(); else waiting.push(fn); };
     var popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false });
 
     fetch(el.dataset.geojson, { credentials: "same-origin", headers: { "Accept": "application/geo+json, application/json" } })
@@ -62,7 +68,7 @@
           if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 24, duration: 0, maxZoom: 18 });
           el.dataset.ready = "1";
         };
-        if (map.loaded()) draw(); else map.on("load", draw);
+        map.whenReady(draw);
       })
       .catch(function () { el.dataset.ready = "error"; });
 
