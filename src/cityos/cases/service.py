@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from cityos.cases.events import CaseBadlyRated, CaseReported
 from cityos.cases.models import Case, CaseAttachment, Category, Channel, Rating, Urgency
+from cityos.cases.ratings import BAD_RATING, MSG_RATING_LEVEL, rate_subject
+from cityos.cases.ratings import RATING_LEVELS as RATING_LEVELS
 from cityos.core import bus
 from cityos.core.actor import Actor, subtree_clause
 from cityos.core.db import utcnow
@@ -39,14 +41,6 @@ URGENCY_LIMITS: dict[str, Limit] = {
     Urgency.NORMAL: Limit(amount=7, unit="working_days"),
     Urgency.LOW: Limit(amount=15, unit="working_days"),
 }
-RATING_LEVELS = {
-    5: N_("Very satisfied"),
-    4: N_("Satisfied"),
-    3: N_("Basically satisfied"),
-    2: N_("Dissatisfied"),
-    1: N_("Very dissatisfied"),
-}
-BAD_RATING = 2  # 不满意 and 非常不满意 are 差评
 FALLBACK_CATEGORY = "hotline.99.01"  # 其他诉求: a dispatcher decides
 
 MSG_CATEGORY = N_("Choose a category from the list.")
@@ -60,7 +54,6 @@ MSG_LAT = N_("Must be a latitude between -90 and 90.")
 MSG_URGENCY = N_("Must be one of: {expected}.")
 MSG_CHANNEL = N_("Must be one of: {expected}.")
 MSG_DEPARTMENT = N_("Choose a department that can take this case.")
-MSG_RATING_LEVEL = N_("Choose a rating from 1 (very dissatisfied) to 5 (very satisfied).")
 MSG_RATING_OPEN = N_("A case can be rated once it is closed.")
 MSG_RATING_TWICE = N_("This case has already been rated again; a rating can be changed only once.")
 MSG_RATING_WHO = N_("Only the person who reported the case can rate it.")
@@ -416,26 +409,19 @@ def rate(session: Session, actor: Actor, *, case_id: int, level: int, comment: s
     case = get_case(session, actor, case_id)
     if case.reporter_account_id != actor.account_id or actor.account_id is None:
         raise Forbidden(MSG_RATING_WHO)
-    if level not in RATING_LEVELS:
-        raise Invalid(details=[FieldError("level", MSG_RATING_LEVEL)])
     if case.closed_at is None:
+        if level not in RATING_LEVELS:
+            raise Invalid(details=[FieldError("level", MSG_RATING_LEVEL)])
         raise Conflict(MSG_RATING_OPEN)
-    previous = session.scalars(
-        select(Rating)
-        .where(Rating.subject_type == "case", Rating.subject_id == str(case.id))
-        .order_by(Rating.revision.desc())
-    ).first()
-    if previous is not None and previous.revision >= 2:
-        raise Conflict(MSG_RATING_TWICE)
-    row = Rating(
+    row = rate_subject(
+        session,
+        actor,
         subject_type="case",
-        subject_id=str(case.id),
+        subject_id=case.id,
         level=level,
-        comment=(comment or "").strip() or None,
-        account_id=actor.account_id,
-        revision=(previous.revision + 1) if previous else 1,
+        comment=comment,
+        twice_message=MSG_RATING_TWICE,
     )
-    session.add(row)
     case.rating = level
     session.flush()
     if level <= BAD_RATING:
