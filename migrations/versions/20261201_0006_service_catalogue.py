@@ -116,6 +116,7 @@ def upgrade() -> None:
         sa.Column("expires_at", cityos.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", cityos.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_reason", sa.String(length=255), nullable=True),
+        sa.Column("subject", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["holder_organisation_id"],
             ["organisation.id"],

@@ -44,6 +44,8 @@ class Credential(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # What it was issued for, e.g. "application:12" (办件) or "registry" (人口登记); not signed.
+    subject: Mapped[str] = mapped_column(String(64), default="")
 
 
 class CredentialUse(Base):
