@@ -39,6 +39,9 @@ DEPARTMENTS: tuple[DepartmentKind, ...] = (
     DepartmentKind("wjw", "卫生健康委员会", "卫生健康局"),
     DepartmentKind("mzj", "民政局", "民政局"),
     DepartmentKind("wlzz", "网络理政办公室", "网络理政中心"),  # runs the 12345 hotline
+    DepartmentKind("ybj", "医疗保障局", "医疗保障局"),
+    DepartmentKind("sj", "税务局", "税务局"),
+    DepartmentKind("zwfw", "政务服务管理局", "政务服务中心"),  # runs the service halls (一网通办)
 )
 
 CASE_CATEGORIES: tuple[CaseCategory, ...] = (
