@@ -52,6 +52,7 @@ def upgrade() -> None:
         ),
         sa.Column("result_credential_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("decision_note", sa.Text(), nullable=True),
+        sa.Column("rating", sa.SmallInteger(), nullable=True),
         sa.Column("extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.Column("created_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),

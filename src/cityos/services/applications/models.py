@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityos.core.db import Base, JSONType, PathType, UTCDateTime, utcnow
@@ -55,6 +55,7 @@ class Application(Base):
     department_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)  # approving departments
     result_credential_id: Mapped[int | None] = mapped_column(ForeignKey("credential.id"), nullable=True)
     decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rating: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)  # latest 好差评 level
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
