@@ -57,7 +57,7 @@ RULES: tuple[RuleSpec, ...] = (
         N_("A resident turns 60: elderly card and care subsidy"),
         N_(
             "Each night, residents who turned {age} in the last {window_days} days (and residents of {age} or older "
-            "when they are registered) are offered the elderly preferential card and the elderly care subsidy."
+            "when they are registered) are offered the elderly preferential card and the elderly care service subsidy."
         ),
         "person",
         ("item:mzj-002", "item:mzj-005"),
