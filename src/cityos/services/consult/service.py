@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from cityos.core.actor import Actor
 from cityos.core.db import utcnow
 from cityos.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from cityos.core.i18n import N_, translate
+from cityos.core.i18n import DEFAULT_LOCALE, N_, translate
 from cityos.core.pagination import PageParams, fetch_page
+from cityos.identity.models import Account
 from cityos.identity.notify import notify
 from cityos.people.models import Person
 from cityos.places.models import Region
@@ -112,7 +113,7 @@ def install(session: Session) -> int:
 def item_names(session: Session) -> dict[str, str]:
     """Item code → name: the catalogue's names, and the shipped FAQ's for items not in it."""
     names = dict(shipped()["items"])
-    names.update({code: name for code, name in session.execute(select(ServiceItem.code, ServiceItem.name))})
+    names.update(dict(session.execute(select(ServiceItem.code, ServiceItem.name)).all()))
     return names
 
 
@@ -316,11 +317,12 @@ def answer(
     row.answered_by_label = actor.label[:128]
     row.answered_at = now or utcnow()
     session.flush()
-    if row.asker_account_id is not None:
-        notify(
+    asker = session.get(Account, row.asker_account_id) if row.asker_account_id is not None else None
+    if asker is not None:
+        notify(  # in the asker's language, not the staff member's
             session,
-            row.asker_account_id,
-            title=translate(TITLE_ANSWERED),
+            asker.id,
+            title=translate(TITLE_ANSWERED, locale=asker.locale or DEFAULT_LOCALE),
             body=f"{row.question[:60]}\n{text[:300]}",
             link=f"/consult?consultation={row.id}",
         )
@@ -478,4 +480,4 @@ def list_articles(
 def region_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return {rid: name for rid, name in session.execute(select(Region.id, Region.name).where(Region.id.in_(ids)))}
+    return dict(session.execute(select(Region.id, Region.name).where(Region.id.in_(ids))).all())
