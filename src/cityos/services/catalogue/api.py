@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 
 from cityos.core.errors import FieldError, Invalid
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_
+from cityos.core.settings import get_settings
 from cityos.identity.deps import CurrentActor
 from cityos.places.models import Region
 from cityos.services import stats
@@ -140,9 +142,11 @@ def _moment(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise Invalid(details=[FieldError(name, N_("Must be a date like 2024-05-01."))]) from exc
+    # A date or a time without a zone is the city's.
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(get_settings().timezone))
 
 
 @router.get("/service-stats")

@@ -547,11 +547,11 @@ def _csv_rows(text: str, errors: list[FieldError]) -> list[dict[str, Any]]:
                 except ValueError:
                     errors.append(FieldError(f"items.{n}.{key}", MSG_JSON_TEXT))
                     row[key] = None
-            elif key in _NULLABLE and cell == "":
-                row[key] = None
+            elif cell == "":
+                row[key] = None  # an empty cell: null where allowed, else the default (or "required")
             else:
                 row[key] = cell
-        rows.append({k: v for k, v in row.items() if v is not None or k in _NULLABLE})
+        rows.append({k: v for k, v in row.items() if v is not None or (k in _NULLABLE and line.get(k) == "")})
     return rows
 
 
