@@ -88,6 +88,7 @@ def offers_page(
             "status": status,
             "views": list(STATUS_VIEWS.items()),
             "notice": NOTICES.get(notice),
+            "offers_heading_hidden": True,
         },
     )
 
