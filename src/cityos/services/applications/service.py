@@ -149,9 +149,9 @@ def _organisation_values(session: Session, organisation: Organisation) -> dict[s
 def _applicant_person(session: Session, actor: Actor, person_id: int | None) -> tuple[Person | None, bool]:
     """The person applied for and whether it is a proxy filing (代办)."""
     if person_id is None or person_id == actor.person_id:
+        actor.require("application:submit")
         if actor.person_id is None:
             return None, False
-        actor.require("application:submit")
         person = session.get(Person, actor.person_id)
         if person is None:
             raise Invalid(details=[FieldError("person_id", MSG_NOT_RESIDENT)])
@@ -279,6 +279,14 @@ def _prefill(session: Session, item: ServiceItem, person: Person | None, organis
     return result
 
 
+def _require_filing(actor: Actor, person_id: int | None) -> None:
+    """Applying for oneself needs application:submit; for someone else, application:proxy."""
+    if person_id is None or person_id == actor.person_id:
+        actor.require("application:submit")
+    elif not actor.can("application:proxy"):
+        raise Forbidden(MSG_FOR_OTHERS, params={"permission": "application:proxy"})
+
+
 def _organisation_of(session: Session, actor: Actor, item: ServiceItem) -> Organisation | None:
     if item.audience != Audience.BUSINESS:
         return None
@@ -290,6 +298,7 @@ def _organisation_of(session: Session, actor: Actor, item: ServiceItem) -> Organ
 def prefill(session: Session, actor: Actor, *, item_code: str, person_id: int | None = None) -> Prefill:
     """Form values from the person's record and valid e-licences, which materials those prove
     and which still need input. ``person_id`` is for a clerk filing for a resident (代办)."""
+    _require_filing(actor, person_id)
     item = _item(session, item_code)
     organisation = _organisation_of(session, actor, item)
     person: Person | None = None
@@ -350,6 +359,7 @@ def start_draft(
 ) -> Application:
     """A draft for the actor (a resident or a business) or, by a clerk with application:proxy,
     for a resident of the clerk's area (代办: ``filed_by_account_id`` is the clerk)."""
+    _require_filing(actor, person_id)
     if channel not in {c.value for c in ApplicationChannel}:
         raise Invalid(details=[FieldError("channel", MSG_CHANNEL)])
     item = _item(session, item_code, channel=channel)
@@ -634,6 +644,7 @@ def submit_bundle(
 ) -> list[Application]:
     """一件事一次办: one merged form and one submission for every item of the bundle; the
     applications share ``bundle_group``. All are submitted or none (every error is reported)."""
+    _require_filing(actor, person_id)
     now = now or utcnow()
     bundle, items, schema = bundle_form(session, bundle_code)
     values = _clean_form(form)
@@ -909,9 +920,9 @@ def act(
     """A department's step: 受理 (receive), 准予 (approve; in parallel approval every department
     signs and the last one completes it) or 不予许可 (reject, with a reason; one refusal ends it)."""
     app = get_visible(session, actor, application_id)
+    row = _my_row(session, actor, app)
     if action not in STAFF_ACTIONS:
         raise Invalid(details=[FieldError("action", MSG_ACTION)])
-    row = _my_row(session, actor, app)
     if row.decision is not None:
         raise Conflict(MSG_ALREADY_DECIDED)
     now = now or utcnow()
