@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cityos.core.runtime import field_cipher
 from cityos.people import pii, validation
-from cityos.people.models import Department, Household, Person, Residence
+from cityos.people.models import Household, Person, Residence
 from cityos.places.models import Region
 
 
@@ -89,16 +89,5 @@ def registry_issuer(session: Session, person: Person) -> int | None:
         return None
     from cityos.services.catalogue import service as catalogue
 
-    finder = getattr(catalogue, "department_for", None)
-    if finder is not None:
-        found = finder(session, kind="gaj", region=region)
-        return found.id if found is not None else None
-    # Until the catalogue provides department_for: the same rule, <ancestor code>-gaj nearest first.
-    ids = [int(p) for p in region.path.strip("/").split("/") if p]
-    codes = {int(i): str(c) for i, c in session.execute(select(Region.id, Region.code).where(Region.id.in_(ids)))}
-    for region_id in reversed(ids):
-        if region_id in codes:
-            dept = session.scalar(select(Department).where(Department.code == f"{codes[region_id]}-gaj"))
-            if dept is not None:
-                return dept.id
-    return None
+    found = catalogue.department_for(session, kind="gaj", region=region)
+    return found.id if found is not None else None
