@@ -17,7 +17,7 @@ from cityos.core.db import utcnow
 from cityos.core.errors import FieldError, Invalid
 from cityos.core.i18n import N_
 from cityos.services.licences.models import Credential
-from cityos.services.licences.signed import KEY_PURPOSE, names, signature_ok, state_of
+from cityos.services.licences.signed import KEY_PURPOSE, names, signature_ok, state_of, verify_bytes
 
 MIN_TTL, MAX_TTL = 30, 3600
 MSG_TOKEN = N_("Paste the code from the QR or the credential number.")
@@ -91,7 +91,7 @@ def verify(session: Session, token_or_no: str, *, now: datetime | None = None) -
             signature = _unb64(tail)
         except (ValueError, KeyError, TypeError, binascii.Error):
             return Verification(False, "unknown")
-        if not signing.verify(session, kid, payload_bytes, base64.b64encode(signature).decode()):
+        if not verify_bytes(session, kid, payload_bytes, signature):
             return Verification(False, "bad_signature")
         token_expires = datetime.fromtimestamp(expiry, UTC)
     else:
