@@ -42,6 +42,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/wallet", N_("My e-licences"), "application:submit"),
     NavItem("/consult", N_("Ask a question"), "service:read"),
     NavItem("/services/stats", N_("Service statistics"), "service:stats"),
+    NavItem("/admin/credentials", N_("Issue and revoke credentials"), "credential:issue"),
     NavItem("/places", N_("Places"), "region:read"),
     NavItem("/people", N_("Residents"), "person:read"),
     NavItem("/organisations", N_("Organisations"), "organisation:read"),
