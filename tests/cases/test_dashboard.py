@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -122,6 +122,12 @@ def test_dashboard_api_and_page(client: TestClient, session: Session, world: Wor
     assert body["kpis"]["total"] == 3
     assert {p["name"] for p in body["parts"]} == {"第一网格", "第二网格"}
     assert client.get("/api/v1/case-dashboard?since=last-week", headers=bearer(commander.id)).status_code == 422
+    # A plain date is the city's local day; the cases of the test were all reported before tomorrow.
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    later = client.get(
+        f"/api/v1/case-dashboard?region_id={world.community.id}&since={tomorrow}", headers=bearer(commander.id)
+    )
+    assert (later.status_code, later.json()["kpis"]["total"]) == (200, 0)
     geo = client.get(f"/api/v1/case-map?region_id={world.city.id}", headers=bearer(commander.id))
     assert geo.headers["content-type"].startswith("application/geo+json")
     client.cookies.set("cityos_session", session_cookie(session, commander.id))

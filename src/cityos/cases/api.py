@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -31,6 +32,7 @@ from cityos.core.errors import Forbidden
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_
 from cityos.core.pagination import PageQuery
+from cityos.core.settings import get_settings
 from cityos.identity.deps import CurrentActor
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -130,11 +132,13 @@ def _parse(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError as exc:
         from cityos.core.errors import FieldError, Invalid
 
         raise Invalid(details=[FieldError(name, N_("Must be a date like 2024-05-01."))]) from exc
+    # A date without a zone is the city's local time (timestamps are stored aware, in UTC).
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(get_settings().timezone))
 
 
 @router.get("/case-dashboard")
