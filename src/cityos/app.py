@@ -26,11 +26,18 @@ log = structlog.get_logger(__name__)
 
 
 def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.0) -> None:
-    """Retries events whose first delivery failed (at-least-once) and, every minute, fires the
-    process time limits that are due (timers are rows, so a restart misses nothing)."""
+    """Retries events whose first delivery failed (at-least-once); every minute, fires the
+    process time limits that are due (timers are rows, so a restart misses nothing); once a day
+    (and after a start), runs the 服务找人 evaluation, which never offers anything twice."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from cityos.core.db import unit_of_work
+    from cityos.services.proactive.tasks import nightly
     from cityos.workflow.service import fire_due_timers
 
+    zone = ZoneInfo(runtime.settings.timezone)
+    last_day = None
     ticks = 0
     while not stop.wait(interval):
         ticks += 1
@@ -44,6 +51,14 @@ def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.
                     fire_due_timers(session)
             except Exception:
                 log.exception("workflow.timers_failed")
+            today = datetime.now(zone).date()
+            if today != last_day:
+                try:
+                    with unit_of_work(runtime.session_factory) as session:
+                        nightly(session, today=today)
+                    last_day = today
+                except Exception:
+                    log.exception("proactive.nightly_failed")
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

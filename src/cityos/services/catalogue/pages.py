@@ -22,6 +22,7 @@ from cityos.services import stats
 from cityos.services.catalogue import service
 from cityos.services.catalogue.models import ServiceItem
 from cityos.services.catalogue.schemas import LocalSiteIn
+from cityos.services.proactive.pages import offer_cards
 from cityos.web.forms import refused
 from cityos.web.shell import PageActor, current_region
 from cityos.web.templating import render
@@ -94,7 +95,7 @@ def portal(
             "bundles": service.list_bundles(session, actor) if not q else [],
             "groups": _groups(session, items, region),
             "found": len(items),
-            "offers": getattr(request.state, "offers", []),
+            "offers": offer_cards(session, actor) if actor.can("application:submit") else [],
         },
     )
 
