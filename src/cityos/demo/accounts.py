@@ -39,6 +39,10 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
         "演示居民",
     ),
     DemoAccount(Role.APP_CLIENT, "demo-app", "OAuth2 client id; secret = the demo password", "演示第三方应用"),
+    # 一网通办: the window clerk files for residents (代办); two departments approve in parallel.
+    DemoAccount(Role.WINDOW_CLERK, "demo-window", "first demo district, at its 政务服务中心", "演示窗口人员"),
+    DemoAccount(Role.DEPARTMENT_STAFF, "demo-mzj", "民政局 of the first demo district", "演示民政局人员"),
+    DemoAccount(Role.DEPARTMENT_STAFF, "demo-jtj", "交通运输局 of the first demo district", "演示交通运输局人员"),
 )
 
 
@@ -65,20 +69,26 @@ class DemoAnchors:
     property_company_id: int
     merchant_id: int
     resident_person_id: int
+    # The first district's departments by kind (zwfw, mzj, jtj …), for the 一网通办 accounts.
+    district_departments: dict[str, int] | None = None
 
 
 def create_demo_accounts(writer: BulkWriter, anchors: DemoAnchors, *, password_hash: str) -> int:
     """Write one account per role (and the OAuth2 client); returns how many were written."""
     a = anchors
+    by_kind = a.district_departments or {}
     scopes: dict[str, tuple[Scope, dict[str, int | None]]] = {
-        Role.ADMIN: (a.city, {}),
-        Role.COMMANDER: (a.city, {}),
-        Role.DISPATCHER: (a.district, {}),
-        Role.DEPARTMENT_STAFF: (a.district, {"department_id": a.department_id}),
-        Role.GRID_WORKER: (a.grid, {}),
-        Role.PROPERTY_MANAGER: (a.estate, {"organisation_id": a.property_company_id}),
-        Role.MERCHANT: (a.grid, {"organisation_id": a.merchant_id}),
-        Role.RESIDENT: (a.resident_scope, {"person_id": a.resident_person_id}),
+        "demo-admin": (a.city, {}),
+        "demo-commander": (a.city, {}),
+        "demo-dispatcher": (a.district, {}),
+        "demo-department": (a.district, {"department_id": a.department_id}),
+        "demo-grid": (a.grid, {}),
+        "demo-property": (a.estate, {"organisation_id": a.property_company_id}),
+        "demo-merchant": (a.grid, {"organisation_id": a.merchant_id}),
+        "demo-resident": (a.resident_scope, {"person_id": a.resident_person_id}),
+        "demo-window": (a.district, {"department_id": by_kind.get("zwfw")}),
+        "demo-mzj": (a.district, {"department_id": by_kind.get("mzj")}),
+        "demo-jtj": (a.district, {"department_id": by_kind.get("jtj")}),
     }
     now = utcnow()
     written = 0
@@ -102,7 +112,9 @@ def create_demo_accounts(writer: BulkWriter, anchors: DemoAnchors, *, password_h
             )
             written += 1
             continue
-        scope, links = scopes[demo.role]
+        if demo.username not in scopes:
+            continue
+        scope, links = scopes[demo.username]
         account_id = writer.new_id(Account)
         phone = DEMO_RESIDENT_PHONE if demo.role == Role.RESIDENT else None
         writer.add(

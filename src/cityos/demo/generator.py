@@ -216,6 +216,7 @@ class _Generator:
         self.city_short = ""
         self.organisations = 0
         self.accounts = 0
+        self.district_departments: dict[str, int] = {}
 
     # stages -----------------------------------------------------------------
     def run(self, city: CityDivisions) -> None:
@@ -254,6 +255,16 @@ class _Generator:
         self.writer.finish()
         self.progress("accounts", 1, 1)
         self._index()
+        self._services()
+
+    def _services(self) -> None:
+        """一网通办: the demo resident's 居民身份证 and 户口簿 as e-licences, so applying needs no upload."""
+        if self.pop.reserved_person_id is None:
+            return
+        from cityos.services.licences import service as licences
+
+        licences.registry_credentials(self.session, self.pop.reserved_person_id)
+        self.session.flush()
 
     def _city_geometry(self, city: CityDivisions) -> list[Polygon]:
         n = len(city.districts)
@@ -417,6 +428,7 @@ class _Generator:
                 city_ids = ids
             elif not first_cgj:
                 first_cgj = ids["cgj"]
+                self.district_departments = dict(ids)
             for category in CASE_CATEGORIES:
                 self.writer.add(
                     Responsibility,
@@ -452,6 +464,7 @@ class _Generator:
             property_company_id=a.property_company_id,
             merchant_id=a.merchant_id,
             resident_person_id=self.pop.reserved_person_id,
+            district_departments=self.district_departments,
         )
         self.accounts = _create_accounts(self.writer, anchors, password_hash=PasswordHasher().hash(DEMO_PASSWORD))
 
