@@ -31,8 +31,10 @@ def subscribe_all(bus: object) -> None:
     """Every module's bus handlers (called once per process, when the runtime is created)."""
     from cityos.cases import tasks as cases_tasks
     from cityos.core.bus import Bus
+    from cityos.services.applications import tasks as applications_tasks
     from cityos.services.proactive import tasks as proactive_tasks
 
     assert isinstance(bus, Bus)
     cases_tasks.register(bus)
+    applications_tasks.register(bus)
     proactive_tasks.register(bus)
