@@ -34,6 +34,16 @@ def test_event_delivered_after_commit_once(runtime: Runtime) -> None:
     assert seen == [7]
 
 
+def test_released_savepoint_does_not_deliver_before_the_outer_commit(runtime: Runtime) -> None:
+    seen: list[int] = []
+    runtime.bus.subscribe(Pinged, "c")(lambda s, e: seen.append(e.n))
+    with unit_of_work(runtime.session_factory) as s:
+        with s.begin_nested():  # a service that tries a step inside a SAVEPOINT
+            bus.publish(s, Pinged(n=3))
+        assert seen == []  # the savepoint was released, but nothing is committed yet
+    assert seen == [3]  # delivered right after the outer commit, not left for the poller
+
+
 def test_rolled_back_event_is_never_delivered(runtime: Runtime) -> None:
     seen: list[int] = []
     runtime.bus.subscribe(Pinged, "c")(lambda s, e: seen.append(e.n))

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityos.core.db import unit_of_work, utcnow
+from cityos.core.db import WRITE_INTENT, unit_of_work, utcnow
 from cityos.core.models import HandledEvent, OutboxEvent
 
 log = structlog.get_logger(__name__)
@@ -89,6 +89,10 @@ class Bus:
         return register
 
     def _after_commit(self, session: Session) -> None:
+        if session.in_nested_transaction():
+            # A SAVEPOINT was released: the outer transaction still holds the events (and, on
+            # SQLite, the write lock that the handlers would wait for).
+            return
         if session.info.pop(_PENDING_FLAG, False) and not getattr(self._delivering, "active", False):
             try:
                 self.deliver_pending()
@@ -125,6 +129,7 @@ class Bus:
                         error = f"{type(exc).__name__}: {exc}"[:2000]
                         log.warning("bus.send_failed", topic=topic, key=key, error=type(exc).__name__)
                     with unit_of_work(self.session_factory) as session:
+                        session.connection(execution_options={WRITE_INTENT: True})
                         row = session.get(OutboxEvent, row_id)
                         if row is None or row.delivered_at is not None:
                             continue
@@ -145,6 +150,7 @@ class Bus:
         for consumer, handler in list(self._subscribers.get(topic, [])):
             try:
                 with unit_of_work(self.session_factory) as session:
+                    session.connection(execution_options={WRITE_INTENT: True})
                     done = session.scalar(
                         select(HandledEvent.id).where(HandledEvent.consumer == consumer, HandledEvent.key == key)
                     )

@@ -93,7 +93,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A deferred transaction that reads, then writes after another connection committed,
+            # fails at once with "database is locked" (the WAL snapshot is stale; busy_timeout
+            # does not help). Work that is known to write asks for the write lock up front.
+            immediate = conn.get_execution_options().get(WRITE_INTENT, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if url.startswith("postgresql://"):
@@ -102,6 +106,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 _WROTE = "cityos.wrote"
+WRITE_INTENT = "cityos_write_intent"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
 _READ_PREFIXES = ("SELECT", "WITH", "PRAGMA", "BEGIN", "SHOW")
 
 
