@@ -64,6 +64,7 @@ def test_department_sees_buttons_and_approves(client: TestClient, session: Sessi
     c = _signed_in(client, session, aw.mzj_staff.account_id)  # type: ignore[arg-type]
     page = c.get(f"/applications/{app.id}")
     assert 'data-testid="act-receive"' in page.text
+    assert "<dd>城市</dd>" in page.text  # the enum's label, not its value "a"
     assert 'data-testid="supplement-form"' in page.text
     assert c.post(f"/applications/{app.id}/act", data={"action": "receive"}, follow_redirects=False).status_code == 303
     empty = c.post(f"/applications/{app.id}/supplement", data={})

@@ -339,7 +339,7 @@ def _detail(
             "app": app,
             "item": item,
             "applicant": person.name if person else "",
-            "form": service.masked(service.form_of(app), actor, app.region_path),
+            "form": schemaform.shown(schema, service.masked(service.form_of(app), actor, app.region_path)),
             "form_titles": keys,
             "steps": progress.steps_of(session, app),
             "status_title": STATUS_TITLES.get(ApplicationStatus(app.status), app.status),

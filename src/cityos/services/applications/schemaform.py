@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from cityos.core.errors import FieldError
-from cityos.core.i18n import N_
+from cityos.core.i18n import N_, translate
 from cityos.people import validation
 
 MSG_REQUIRED = N_("This field is required.")
@@ -261,4 +261,25 @@ def fields(schema: dict[str, Any], values: dict[str, Any], locked: dict[str, str
                 max_length=prop.get("maxLength") if isinstance(prop.get("maxLength"), int) else None,
             )
         )
+    return out
+
+
+def shown(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, str]:
+    """Form values as a person reads them: in the form's order, enum values by their labels
+    (男, not male), yes/no for booleans; keys the schema does not know come last."""
+    props = schema.get("properties") or {}
+    ordered = [k for k in props if k in values] + [k for k in values if k not in props]
+    out: dict[str, str] = {}
+    for key in ordered:
+        value, prop = values[key], props.get(key)
+        if isinstance(prop, dict) and "enum" in prop:
+            labels = prop.get("x-enum-titles", prop.get("x-enumTitles"))
+            opts = [str(v) for v in prop["enum"]]
+            if isinstance(labels, list) and len(labels) == len(opts) and str(value) in opts:
+                out[key] = str(labels[opts.index(str(value))])
+                continue
+        if isinstance(value, bool):
+            out[key] = translate("Yes") if value else translate("No")
+            continue
+        out[key] = "" if value is None else str(value)
     return out
