@@ -13,7 +13,7 @@ from cityos.core.pagination import PageParams
 from cityos.identity.models import Notification
 from cityos.services.consult import service
 from cityos.services.consult.models import Consultation, KnowledgeArticle
-from tests.factories import make_actor
+from tests.factories import make_account, make_actor
 from tests.services.consult_fixtures import ConsultWorld, make_consult_world
 
 OFF_TOPIC = "楼上漏水到我家"
@@ -97,6 +97,22 @@ def test_a_low_score_becomes_a_consultation_due_in_a_working_day(session: Sessio
     assert row.region_path == cw.world.room.path  # where the asker lives
     # Friday afternoon: the next working day is Monday; staff have until its close of office.
     assert row.due_at.astimezone(UTC) == datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+
+
+def test_a_new_consultation_tells_the_service_centre(session: Session, cw: ConsultWorld) -> None:
+    from cityos.people.models import Department
+
+    district = cw.world.district_a
+    centre = Department(
+        code=f"{district.code}-zwfw", name="甲区政务服务中心", region_id=district.id, region_path=district.path
+    )
+    session.add(centre)
+    session.flush()
+    clerk = make_account(session, roles=["window_clerk"], scope=district, department_id=centre.id)
+    row = service.ask(session, cw.resident, question=OFF_TOPIC).consultation
+    assert row is not None
+    notes = session.scalars(select(Notification).where(Notification.account_id == clerk.id)).all()
+    assert [(n.link, n.body) for n in notes] == [("/consult/questions", OFF_TOPIC)]
 
 
 def test_the_asker_can_pass_on_an_answered_question(session: Session, cw: ConsultWorld) -> None:

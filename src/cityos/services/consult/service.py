@@ -226,6 +226,9 @@ def _asker_region(session: Session, actor: Actor) -> tuple[int | None, str]:
     return actor.scope_region_id, actor.scope_path
 
 
+MSG_NEW_CONSULTATION = N_("A resident's question waits for an answer (within one working day)")
+
+
 def ask(
     session: Session, actor: Actor, *, question: str, escalate: bool = False, k: int = 3, now: datetime | None = None
 ) -> Answer:
@@ -255,7 +258,38 @@ def ask(
     )
     session.add(consultation)
     session.flush()
+    _tell_staff(session, consultation)
     return Answer(clean, hits, confidence, answered and not escalate, consultation)
+
+
+# Who answers a question the knowledge base could not: the department of the item it is most
+# likely about, else the district's service centre, else the 12345 centre.
+_FALLBACK_KINDS = ("zwfw", "wlzz")
+
+
+def _tell_staff(session: Session, consultation: Consultation) -> int:
+    from cityos.identity.notify import notify_department
+    from cityos.services.catalogue import service as catalogue
+
+    region = session.get(Region, consultation.region_id) if consultation.region_id is not None else None
+    if region is None:
+        return 0
+    kinds: list[str] = []
+    if consultation.item_code:
+        item = session.scalar(select(ServiceItem).where(ServiceItem.code == consultation.item_code))
+        kinds.extend(item.department_kinds[:1] if item is not None else [])
+    kinds.extend(_FALLBACK_KINDS)
+    for kind in kinds:
+        department = catalogue.department_for(session, kind=kind, region=region)
+        if department is not None:
+            return notify_department(
+                session,
+                department.id,
+                title=translate(MSG_NEW_CONSULTATION),
+                body=consultation.question[:200],
+                link="/consult/questions",
+            )
+    return 0
 
 
 # --- consultations ----------------------------------------------------------------------------------------------
