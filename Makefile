@@ -75,6 +75,8 @@ bench: install assets
 	$(BIN)/python bench/locate.py
 	$(BIN)/python bench/api_read.py
 	$(BIN)/python bench/cases.py
+	$(BIN)/python bench/consult.py
+	$(BIN)/python bench/apply.py
 
 messages: install-dev
 	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot src/cityos
