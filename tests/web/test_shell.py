@@ -90,3 +90,17 @@ def test_elder_mode_and_language_render(client: TestClient) -> None:
     r = client.get("/", headers={"Accept": "text/html"})
     assert '<html lang="zh-CN" class="elder">' in r.text
     assert "标准模式" in r.text
+
+
+def test_nav_marks_only_the_closest_entry_current(client: TestClient, session: Session) -> None:
+    import re
+
+    world = make_world(session)
+    commander = make_account(session, roles=["commander"], scope=world.city)
+    session.commit()
+    _sign_in(client, session, commander.id)
+    page = client.get("/services/stats", headers={"Accept-Language": "zh-CN"}).text
+    current = re.findall(r'<a href="([^"]+)" aria-current="page">', page)
+    assert current == ["/services/stats"]  # not also /services
+    page = client.get("/services", headers={"Accept-Language": "zh-CN"}).text
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', page) == ["/services"]

@@ -115,7 +115,13 @@ def page_actor(request: Request, session: DbSession, actor: Annotated[Actor, Dep
         RegionRef(region.id, region.name, region.level, region.path) if region is not None else None
     )
     request.state.region_choices = region_choices(session, actor, region)
-    request.state.nav = [{"href": item.href, "label": item.label} for item in NAV if item.shown_to(actor)]
+    shown = [item for item in NAV if item.shown_to(actor)]
+    path = request.url.path
+    # The entry whose address is the longest prefix of this page's is the current one
+    # (/services/stats is 办件统计, not also 政务服务).
+    matches = [i.href for i in shown if path == i.href or (i.href != "/" and path.startswith(i.href + "/"))]
+    current = max(matches, key=len, default=None)
+    request.state.nav = [{"href": i.href, "label": i.label, "current": i.href == current} for i in shown]
     return actor
 
 
