@@ -32,6 +32,7 @@ def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from cityos.community.setup import periodic as community_periodic
     from cityos.core.db import unit_of_work
     from cityos.services.proactive.tasks import nightly
     from cityos.workflow.service import fire_due_timers
@@ -51,6 +52,11 @@ def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.
                     fire_due_timers(session)
             except Exception:
                 log.exception("workflow.timers_failed")
+            try:
+                with unit_of_work(runtime.session_factory) as session:
+                    community_periodic(session)
+            except Exception:
+                log.exception("community.periodic_failed")
             today = datetime.now(zone).date()
             if today != last_day:
                 try:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from cityos.community import cli as community_cli
 from cityos.core.db import unit_of_work
 from cityos.core.runtime import Runtime
 from cityos.core.settings import get_settings
@@ -50,6 +51,7 @@ def work() -> Iterator[Session]:
 
 
 app.add_typer(services_cli.build(work), name="services")
+app.add_typer(community_cli.build(work), name="community")
 
 
 @app.command()
@@ -116,6 +118,10 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
                 from cityos.services import setup as services_setup
 
                 services_setup.install(session)
+                # 智慧社区: what each part ships.
+                from cityos.community import setup as community_setup
+
+                community_setup.install(session)
     console.print(f"[green]database at {revision}[/]")
     if revision == "head" and loaded:
         console.print(f"working-day calendar loaded for {', '.join(map(str, loaded))}")

@@ -1,10 +1,16 @@
 """Imports every module's models so ``Base.metadata`` is complete (Alembic, tests)."""
 
 from cityos.cases import models as cases_models
+from cityos.community.access import models as access_models
+from cityos.community.commerce import models as commerce_models
+from cityos.community.dashboard import models as dashboard_models
+from cityos.community.governance import models as governance_models
+from cityos.community.property import models as property_models
 from cityos.core import models as core_models
 from cityos.identity import models as identity_models
 from cityos.people import models as people_models
 from cityos.places import models as places_models
+from cityos.places.devices import models as devices_models
 from cityos.services.applications import models as applications_models
 from cityos.services.catalogue import models as catalogue_models
 from cityos.services.consult import models as consult_models
@@ -15,6 +21,7 @@ from cityos.workflow import models as workflow_models
 MODEL_MODULES = (
     core_models,
     places_models,
+    devices_models,
     people_models,
     identity_models,
     workflow_models,
@@ -24,6 +31,11 @@ MODEL_MODULES = (
     applications_models,
     consult_models,
     proactive_models,
+    access_models,
+    property_models,
+    commerce_models,
+    governance_models,
+    dashboard_models,
 )
 
 
@@ -38,3 +50,7 @@ def subscribe_all(bus: object) -> None:
     cases_tasks.register(bus)
     applications_tasks.register(bus)
     proactive_tasks.register(bus)
+    from cityos.community.setup import TASKS as community_tasks
+
+    for part in community_tasks:
+        part.register(bus)

@@ -10,6 +10,16 @@ def include_all(app: FastAPI) -> None:
     from cityos.cases import api as cases_api
     from cityos.cases import open311_api
     from cityos.cases import pages as cases_pages
+    from cityos.community.access import api as access_api
+    from cityos.community.access import pages as access_pages
+    from cityos.community.commerce import api as commerce_api
+    from cityos.community.commerce import pages as commerce_pages
+    from cityos.community.dashboard import api as dashboard_api
+    from cityos.community.dashboard import pages as dashboard_pages
+    from cityos.community.governance import api as governance_api
+    from cityos.community.governance import pages as governance_pages
+    from cityos.community.property import api as property_api
+    from cityos.community.property import pages as property_pages
     from cityos.identity import api as identity_api
     from cityos.identity import pages as identity_pages
     from cityos.people import api as people_api
@@ -34,9 +44,11 @@ def include_all(app: FastAPI) -> None:
 
     apis = (identity_api, places_api, people_api, orgs_api, workflow_api, cases_api, open311_api)
     services_apis = (catalogue_api, licences_api, applications_api, consult_api, proactive_api)
-    for module in (*apis, *services_apis):
+    community_apis = (access_api, property_api, commerce_api, governance_api, dashboard_api)
+    for module in (*apis, *services_apis, *community_apis):
         app.include_router(module.router)
     pages = (web_pages, identity_pages, places_pages, people_pages, orgs_pages, workflow_pages, cases_pages)
     services_pages = (catalogue_pages, licences_pages, applications_pages, consult_pages, proactive_pages)
-    for module in (*pages, *services_pages):
+    community_pages = (access_pages, property_pages, commerce_pages, governance_pages, dashboard_pages)
+    for module in (*pages, *services_pages, *community_pages):
         app.include_router(module.router)

@@ -4,6 +4,28 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from tests.matrix_parts import applications, catalogue, consult, licences, proactive
+from tests.matrix_parts import (
+    applications,
+    catalogue,
+    community_access,
+    community_commerce,
+    community_dashboard,
+    community_governance,
+    community_property,
+    consult,
+    licences,
+    proactive,
+)
 
-PARTS: tuple[ModuleType, ...] = (catalogue, licences, applications, consult, proactive)
+PARTS: tuple[ModuleType, ...] = (
+    catalogue,
+    licences,
+    applications,
+    consult,
+    proactive,
+    community_access,
+    community_property,
+    community_commerce,
+    community_governance,
+    community_dashboard,
+)

@@ -40,6 +40,8 @@ ROLE_LABELS: dict[str, str] = {
     Role.PROPERTY_MANAGER: N_("Property manager"),
     Role.MERCHANT: N_("Merchant"),
     Role.WINDOW_CLERK: N_("Service window clerk"),
+    Role.COMMUNITY_STAFF: N_("Community worker"),
+    Role.STREET_OBSERVER: N_("Street observer"),
     Role.APP_CLIENT: N_("Third-party app"),
     Role.ADMIN: N_("Administrator"),
 }

@@ -14,6 +14,8 @@ class Role(StrEnum):
     PROPERTY_MANAGER = "property_manager"  # 物业
     MERCHANT = "merchant"
     WINDOW_CLERK = "window_clerk"  # 窗口人员: files applications for residents (代办), runs kiosks
+    COMMUNITY_STAFF = "community_staff"  # 社区工作者: notices, surveys, votes, grid tasks, the dashboard
+    STREET_OBSERVER = "street_observer"  # 街道观察员: reads a street's communities, changes nothing
     APP_CLIENT = "app_client"
     ADMIN = "admin"
 
@@ -53,17 +55,35 @@ PERMISSIONS: dict[str, str] = {
     "application:proxy": "File an application on behalf of a resident (代办)",
     "credential:issue": "Issue and revoke e-licences (电子证照) of one's department",
     "consult:answer": "Answer consultations and promote answers to the knowledge base",
+    "pass:request": "Hold an entry pass for one's own room and invite visitors",
+    "pass:manage": "Set a community's entry rules, gates, blocked rooms; revoke passes",
+    "access:read": "Read entry passes and access logs of one's area",
+    "property:manage": "Run property operations: bills, parking, lockers, garbage sorting, facility devices",
+    "bill:pay": "See and pay one's own household's bills",
+    "commerce:order": "Order neighbourhood services and rate them",
+    "commerce:sell": "Offer neighbourhood services and manage one's shop's orders",
+    "notice:write": "Publish notices and surveys to a part of one's area",
+    "vote:manage": "Call owners' votes and read their results",
+    "vote:cast": "Answer surveys and vote in owners' votes for one's own rooms",
+    "help:offer": "Ask neighbours for help and volunteer",
+    "task:manage": "Plan grid tasks (e.g. monthly visits) and read visit logs",
+    "task:visit": "Carry out grid tasks and log visits",
+    "community:read": "Read the community dashboard (一屏观社区) of one's area",
 }
 
 _READ_PLACES = {"region:read"}
 _READ_PEOPLE = {"person:read", "household:read", "organisation:read"}
 _CASES = {"case:read", "case:report"}
 _APPLY = {"service:read", "application:submit"}
+_NEIGHBOUR = {"pass:request", "bill:pay", "commerce:order", "vote:cast", "help:offer"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.RESIDENT: frozenset({"self:read", "region:read", "case:report"} | _APPLY),
+    Role.RESIDENT: frozenset({"self:read", "region:read", "case:report"} | _APPLY | _NEIGHBOUR),
     Role.GRID_WORKER: frozenset(
-        _READ_PLACES | _READ_PEOPLE | _CASES | {"person:write", "household:write", "service:read"}
+        _READ_PLACES
+        | _READ_PEOPLE
+        | _CASES
+        | {"person:write", "household:write", "service:read", "task:visit", "community:read"}
     ),
     Role.DEPARTMENT_STAFF: frozenset(
         _READ_PLACES
@@ -78,12 +98,25 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _READ_PEOPLE
         | _CASES
         | {"department:read", "audit:read", "process:read", "service:read", "service:stats", "application:read"}
+        | {"access:read", "community:read"}
     ),
-    Role.PROPERTY_MANAGER: frozenset(_READ_PLACES | _READ_PEOPLE | _CASES | {"household:write", "service:read"}),
-    Role.MERCHANT: frozenset(_READ_PLACES | {"self:read", "case:report"} | _APPLY),
+    Role.PROPERTY_MANAGER: frozenset(
+        _READ_PLACES
+        | _READ_PEOPLE
+        | _CASES
+        | {"household:write", "service:read", "pass:manage", "access:read", "property:manage", "vote:manage"}
+    ),
+    Role.MERCHANT: frozenset(_READ_PLACES | {"self:read", "case:report", "commerce:sell"} | _APPLY),
     Role.WINDOW_CLERK: frozenset(
         _READ_PLACES | {"person:read", "service:read", "application:read", "application:proxy", "consult:answer"}
     ),
+    Role.COMMUNITY_STAFF: frozenset(
+        _READ_PLACES
+        | _READ_PEOPLE
+        | _CASES
+        | {"service:read", "notice:write", "vote:manage", "task:manage", "community:read", "access:read"}
+    ),
+    Role.STREET_OBSERVER: frozenset(_READ_PLACES | {"access:read", "community:read", "case:read"}),
     Role.APP_CLIENT: frozenset(_READ_PLACES),
     Role.ADMIN: frozenset(PERMISSIONS),
 }

@@ -1,0 +1,3 @@
+"""Models of community.access."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Models of community.commerce."""
+
+from __future__ import annotations

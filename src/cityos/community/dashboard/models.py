@@ -1,0 +1,3 @@
+"""Models of community.dashboard."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Models of community.governance."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""HTML pages of community.governance; templates in web/templates/community/governance/."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

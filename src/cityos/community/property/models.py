@@ -1,0 +1,3 @@
+"""Models of community.property."""
+
+from __future__ import annotations

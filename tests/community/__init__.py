@@ -1,0 +1,1 @@
+"""Tests of community (智慧社区)."""
