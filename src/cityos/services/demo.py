@@ -55,9 +55,9 @@ def seed(
     for _ in range(count):
         item = rng.choices(items, weights)[0]
         person_id, region_id, region_path = rng.choice(people)
-        if region_id not in regions:
+        if region_id is not None and region_id not in regions:
             regions[region_id] = session.get(Region, region_id)
-        region = regions[region_id] or district
+        region = (regions.get(region_id) if region_id is not None else None) or district
         dept_ids: list[int] = []
         for kind in item.department_kinds:
             key = (kind, region.id)
