@@ -34,6 +34,7 @@ def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.
 
     from cityos.community.setup import periodic as community_periodic
     from cityos.core.db import unit_of_work
+    from cityos.emergency.setup import periodic as emergency_periodic
     from cityos.services.proactive.tasks import nightly
     from cityos.workflow.service import fire_due_timers
 
@@ -52,11 +53,12 @@ def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.
                     fire_due_timers(session)
             except Exception:
                 log.exception("workflow.timers_failed")
-            try:
-                with unit_of_work(runtime.session_factory) as session:
-                    community_periodic(session)
-            except Exception:
-                log.exception("community.periodic_failed")
+            for name, job in (("community", community_periodic), ("emergency", emergency_periodic)):
+                try:
+                    with unit_of_work(runtime.session_factory) as session:
+                        job(session)
+                except Exception:
+                    log.exception("periodic_failed", module=name)
             today = datetime.now(zone).date()
             if today != last_day:
                 try:

@@ -15,6 +15,7 @@ from cityos.community import cli as community_cli
 from cityos.core.db import unit_of_work
 from cityos.core.runtime import Runtime
 from cityos.core.settings import get_settings
+from cityos.emergency import cli as emergency_cli
 from cityos.services import cli as services_cli
 
 app = typer.Typer(help="cityos — open city operating platform", no_args_is_help=True)
@@ -52,6 +53,7 @@ def work() -> Iterator[Session]:
 
 app.add_typer(services_cli.build(work), name="services")
 app.add_typer(community_cli.build(work), name="community")
+app.add_typer(emergency_cli.build(work), name="emergency")
 
 
 @app.command()
@@ -122,6 +124,9 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
                 from cityos.community import setup as community_setup
 
                 community_setup.install(session)
+                from cityos.emergency import setup as emergency_setup
+
+                emergency_setup.install(session)
     console.print(f"[green]database at {revision}[/]")
     if revision == "head" and loaded:
         console.print(f"working-day calendar loaded for {', '.join(map(str, loaded))}")

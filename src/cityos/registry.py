@@ -7,6 +7,9 @@ from cityos.community.dashboard import models as dashboard_models
 from cityos.community.governance import models as governance_models
 from cityos.community.property import models as property_models
 from cityos.core import models as core_models
+from cityos.emergency.addressbook import models as addressbook_models
+from cityos.emergency.campaigns import models as campaigns_models
+from cityos.emergency.command import models as command_models
 from cityos.identity import models as identity_models
 from cityos.people import models as people_models
 from cityos.places import models as places_models
@@ -36,6 +39,9 @@ MODEL_MODULES = (
     commerce_models,
     governance_models,
     dashboard_models,
+    addressbook_models,
+    campaigns_models,
+    command_models,
 )
 
 
@@ -51,6 +57,7 @@ def subscribe_all(bus: object) -> None:
     applications_tasks.register(bus)
     proactive_tasks.register(bus)
     from cityos.community.setup import TASKS as community_tasks
+    from cityos.emergency.setup import TASKS as emergency_tasks
 
-    for part in community_tasks:
+    for part in (*community_tasks, *emergency_tasks):
         part.register(bus)

@@ -20,6 +20,12 @@ def include_all(app: FastAPI) -> None:
     from cityos.community.governance import pages as governance_pages
     from cityos.community.property import api as property_api
     from cityos.community.property import pages as property_pages
+    from cityos.emergency.addressbook import api as addressbook_api
+    from cityos.emergency.addressbook import pages as addressbook_pages
+    from cityos.emergency.campaigns import api as campaigns_api
+    from cityos.emergency.campaigns import pages as campaigns_pages
+    from cityos.emergency.command import api as command_api
+    from cityos.emergency.command import pages as command_pages
     from cityos.identity import api as identity_api
     from cityos.identity import pages as identity_pages
     from cityos.people import api as people_api
@@ -45,10 +51,12 @@ def include_all(app: FastAPI) -> None:
     apis = (identity_api, places_api, people_api, orgs_api, workflow_api, cases_api, open311_api)
     services_apis = (catalogue_api, licences_api, applications_api, consult_api, proactive_api)
     community_apis = (access_api, property_api, commerce_api, governance_api, dashboard_api)
-    for module in (*apis, *services_apis, *community_apis):
+    emergency_apis = (addressbook_api, campaigns_api, command_api)
+    for module in (*apis, *services_apis, *community_apis, *emergency_apis):
         app.include_router(module.router)
     pages = (web_pages, identity_pages, places_pages, people_pages, orgs_pages, workflow_pages, cases_pages)
     services_pages = (catalogue_pages, licences_pages, applications_pages, consult_pages, proactive_pages)
     community_pages = (access_pages, property_pages, commerce_pages, governance_pages, dashboard_pages)
-    for module in (*pages, *services_pages, *community_pages):
+    emergency_pages = (addressbook_pages, campaigns_pages, command_pages)
+    for module in (*pages, *services_pages, *community_pages, *emergency_pages):
         app.include_router(module.router)

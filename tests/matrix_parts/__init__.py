@@ -13,6 +13,9 @@ from tests.matrix_parts import (
     community_governance,
     community_property,
     consult,
+    emergency_addressbook,
+    emergency_campaigns,
+    emergency_command,
     licences,
     proactive,
 )
@@ -28,4 +31,7 @@ PARTS: tuple[ModuleType, ...] = (
     community_commerce,
     community_governance,
     community_dashboard,
+    emergency_addressbook,
+    emergency_campaigns,
+    emergency_command,
 )

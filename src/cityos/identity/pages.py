@@ -42,6 +42,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.WINDOW_CLERK: N_("Service window clerk"),
     Role.COMMUNITY_STAFF: N_("Community worker"),
     Role.STREET_OBSERVER: N_("Street observer"),
+    Role.VOLUNTEER: N_("Volunteer"),
     Role.APP_CLIENT: N_("Third-party app"),
     Role.ADMIN: N_("Administrator"),
 }

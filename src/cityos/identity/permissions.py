@@ -16,6 +16,7 @@ class Role(StrEnum):
     WINDOW_CLERK = "window_clerk"  # 窗口人员: files applications for residents (代办), runs kiosks
     COMMUNITY_STAFF = "community_staff"  # 社区工作者: notices, surveys, votes, grid tasks, the dashboard
     STREET_OBSERVER = "street_observer"  # 街道观察员: reads a street's communities, changes nothing
+    VOLUNTEER = "volunteer"  # 志愿者 / 楼栋长: campaign tasks and supplies in their buildings
     APP_CLIENT = "app_client"
     ADMIN = "admin"
 
@@ -69,13 +70,20 @@ PERMISSIONS: dict[str, str] = {
     "task:manage": "Plan grid tasks (e.g. monthly visits) and read visit logs",
     "task:visit": "Carry out grid tasks and log visits",
     "community:read": "Read the community dashboard (一屏观社区) of one's area",
+    "campaign:manage": "Create, publish and close emergency campaigns and their forms and tasks",
+    "campaign:read": "Read campaign roll-ups, lists of the unreached and daily reports of one's area",
+    "campaign:task": "Carry out campaign tasks (door-to-door checks, test results) in one's area",
+    "campaign:report": "Send one's own (or one's household's) daily campaign report",
+    "supplies:distribute": "Record supplies handed to households",
+    "broadcast:send": "Send broadcasts to a part of the address book",
 }
 
 _READ_PLACES = {"region:read"}
 _READ_PEOPLE = {"person:read", "household:read", "organisation:read"}
 _CASES = {"case:read", "case:report"}
 _APPLY = {"service:read", "application:submit"}
-_NEIGHBOUR = {"pass:request", "bill:pay", "commerce:order", "vote:cast", "help:offer"}
+_NEIGHBOUR = {"pass:request", "bill:pay", "commerce:order", "vote:cast", "help:offer", "campaign:report"}
+_CAMPAIGN_STAFF = {"campaign:manage", "campaign:read", "broadcast:send", "supplies:distribute"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({"self:read", "region:read", "case:report"} | _APPLY | _NEIGHBOUR),
@@ -84,6 +92,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _READ_PEOPLE
         | _CASES
         | {"person:write", "household:write", "service:read", "task:visit", "community:read"}
+        | {"campaign:read", "campaign:task", "supplies:distribute"}
     ),
     Role.DEPARTMENT_STAFF: frozenset(
         _READ_PLACES
@@ -99,6 +108,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _CASES
         | {"department:read", "audit:read", "process:read", "service:read", "service:stats", "application:read"}
         | {"access:read", "community:read"}
+        | _CAMPAIGN_STAFF
     ),
     Role.PROPERTY_MANAGER: frozenset(
         _READ_PLACES
@@ -115,8 +125,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _READ_PEOPLE
         | _CASES
         | {"service:read", "notice:write", "vote:manage", "task:manage", "community:read", "access:read"}
+        | _CAMPAIGN_STAFF
     ),
-    Role.STREET_OBSERVER: frozenset(_READ_PLACES | {"access:read", "community:read", "case:read"}),
+    Role.STREET_OBSERVER: frozenset(_READ_PLACES | {"access:read", "community:read", "case:read", "campaign:read"}),
+    Role.VOLUNTEER: frozenset(_READ_PLACES | {"self:read", "campaign:task", "supplies:distribute", "campaign:report"}),
     Role.APP_CLIENT: frozenset(_READ_PLACES),
     Role.ADMIN: frozenset(PERMISSIONS),
 }

@@ -1,0 +1,3 @@
+"""Models of emergency.addressbook."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""HTML pages of emergency.addressbook; templates in web/templates/emergency/addressbook/."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,3 @@
+"""Models of emergency.campaigns."""
+
+from __future__ import annotations

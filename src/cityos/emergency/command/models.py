@@ -1,0 +1,3 @@
+"""Models of emergency.command."""
+
+from __future__ import annotations

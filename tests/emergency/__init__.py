@@ -1,0 +1,1 @@
+"""Tests of emergency (应急)."""
