@@ -1,0 +1,42 @@
+"""How commerce figures read, in the reader's language: prices (¥80/次, 面议), distances
+(350 米, 1.2 公里), opening state and local times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cityos.community.commerce import hours, service
+from cityos.community.commerce.models import Offer
+from cityos.core.db import utcnow
+from cityos.core.i18n import N_, translate
+
+MSG_NEGOTIABLE = N_("Price on request")
+MSG_FREE = N_("Free")
+
+
+def yuan(fen: int) -> str:
+    """8000 -> 80, 8050 -> 80.50."""
+    whole, cents = divmod(fen, 100)
+    return f"{whole:,}" if cents == 0 else f"{whole:,}.{cents:02d}"
+
+
+def price_label(fen: int | None, unit: str = "") -> str:
+    if fen is None:
+        return translate(MSG_NEGOTIABLE)
+    if fen == 0:
+        return translate(MSG_FREE)
+    return f"¥{yuan(fen)}" + (f"/{unit}" if unit else "")
+
+
+def distance(metres: float) -> str:
+    msgid, params = service.distance_label(metres)
+    return translate(msgid, **params)
+
+
+def open_now(offer: Offer, now: datetime | None = None) -> bool:
+    return hours.is_open(offer.opening_hours, now or utcnow())
+
+
+def local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time in the city's time zone."""
+    return moment.astimezone(hours.zone()).strftime(fmt) if moment is not None else ""
