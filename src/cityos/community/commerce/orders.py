@@ -23,7 +23,6 @@ from cityos.community.commerce import hours
 from cityos.community.commerce.events import OrderStepped
 from cityos.community.commerce.models import Offer, Order, OrderEvent, OrderStatus
 from cityos.community.commerce.service import (
-    distance_label,
     distance_m,
     get_offer,
     is_operator,
@@ -43,11 +42,11 @@ from cityos.places.models import LEVEL_DEPTH, Region, RegionLevel
 
 STATUS_TITLES: dict[str, str] = {
     OrderStatus.PLACED: N_("Waiting for the shop"),
-    OrderStatus.ACCEPTED: N_("Accepted"),
+    OrderStatus.ACCEPTED: N_("Accepted by the shop"),
     OrderStatus.IN_SERVICE: N_("In service"),
-    OrderStatus.DONE: N_("Done"),
+    OrderStatus.DONE: N_("Service done"),
     OrderStatus.REJECTED: N_("Declined by the shop"),
-    OrderStatus.CANCELLED: N_("Cancelled"),
+    OrderStatus.CANCELLED: N_("Order cancelled"),
 }
 
 ACTION_TITLES: dict[str, str] = {
@@ -56,9 +55,9 @@ ACTION_TITLES: dict[str, str] = {
     "rejected": N_("Declined by the shop"),
     "started": N_("Service started"),
     "done": N_("Service done"),
-    "cancelled": N_("Cancelled"),
+    "cancelled": N_("Order cancelled"),
     "expired": N_("Cancelled: the shop did not answer in time"),
-    "rated": N_("Rated"),
+    "rated": N_("Rated the service"),
     "rerated": N_("Rating changed"),
 }
 
@@ -70,7 +69,7 @@ PHONE_CONTEXT = "commerce.order.phone"
 MSG_NOT_RESIDENT = N_("Only residents with a resident record can order services.")
 MSG_ROOM = N_("Choose one of your homes.")
 MSG_ADDRESS = N_("Enter the address where the service is needed (4 to 255 characters).")
-MSG_OUT_OF_REACH = N_("This shop serves within {radius}; your address is {distance} away.")
+MSG_OUT_OF_REACH = N_("This shop serves within {radius} km; your address is {distance} km away.")
 MSG_PHONE_NEEDED = N_("Enter a mobile number the shop can call.")
 MSG_PREFERRED_TYPE = N_("Must be a date and time.")
 MSG_PREFERRED_PAST = N_("Choose a time from now on.")
@@ -313,13 +312,11 @@ def place_order(
     if home is not None and home.point is not None:
         away = distance_m(home.point[0], home.point[1], offer.lon, offer.lat)
         if away > offer.radius_m:
-            radius_id, radius_params = distance_label(offer.radius_m)
-            away_id, away_params = distance_label(away)
             errors.append(
                 FieldError(
                     "address",
                     MSG_OUT_OF_REACH,
-                    {"radius": translate(radius_id, **radius_params), "distance": translate(away_id, **away_params)},
+                    {"radius": f"{offer.radius_m / 1000:.1f}", "distance": f"{away / 1000:.1f}"},
                 )
             )
     number, phone_problems = _phone_errors(session, actor, phone)
