@@ -43,6 +43,9 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(Role.WINDOW_CLERK, "demo-window", "first demo district, at its 政务服务中心", "演示窗口人员"),
     DemoAccount(Role.DEPARTMENT_STAFF, "demo-mzj", "民政局 of the first demo district", "演示民政局人员"),
     DemoAccount(Role.DEPARTMENT_STAFF, "demo-jtj", "交通运输局 of the first demo district", "演示交通运输局人员"),
+    # 智慧社区: the community office of the demo estate's community, and its street, read-only.
+    DemoAccount(Role.COMMUNITY_STAFF, "demo-community", "the community of demo-property's estate", "演示社区工作者"),
+    DemoAccount(Role.STREET_OBSERVER, "demo-street", "the street of that community (read-only)", "演示街道观察员"),
 )
 
 
@@ -71,6 +74,9 @@ class DemoAnchors:
     resident_person_id: int
     # The first district's departments by kind (zwfw, mzj, jtj …), for the 一网通办 accounts.
     district_departments: dict[str, int] | None = None
+    # The community and street above the demo estate, for the 智慧社区 accounts.
+    community: Scope | None = None
+    street: Scope | None = None
 
 
 def create_demo_accounts(writer: BulkWriter, anchors: DemoAnchors, *, password_hash: str) -> int:
@@ -90,6 +96,10 @@ def create_demo_accounts(writer: BulkWriter, anchors: DemoAnchors, *, password_h
         "demo-mzj": (a.district, {"department_id": by_kind.get("mzj")}),
         "demo-jtj": (a.district, {"department_id": by_kind.get("jtj")}),
     }
+    if a.community is not None:
+        scopes["demo-community"] = (a.community, {})
+    if a.street is not None:
+        scopes["demo-street"] = (a.street, {})
     now = utcnow()
     written = 0
     for demo in DEMO_ACCOUNTS:

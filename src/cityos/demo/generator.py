@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 import time
 from collections import Counter
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import structlog
 from argon2 import PasswordHasher
 from shapely.geometry import Polygon
 from sqlalchemy import func, select
@@ -41,6 +43,8 @@ MSG_SIZE = N_("Unknown demo size {size}; choose one of {sizes}.")
 MSG_CITY = N_("The demo can draw the cities {codes}, not {code}.")
 MSG_EXISTS = N_("A demo city already exists in this database.")
 MSG_TAKEN = N_("This database already has communities; generate the demo into a fresh database.")
+COMMUNITY_PARTS = ("access", "property", "commerce", "governance")
+log = structlog.get_logger(__name__)
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage advances."""
 
@@ -95,6 +99,9 @@ class DemoSummary:
     departments: int = 0
     responsibilities: int = 0
     accounts: int = 0
+    # 智慧社区 parts whose demo records were seeded for the demo estate, and those that failed.
+    community_seeded: list[str] = field(default_factory=list)
+    community_failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -187,6 +194,8 @@ class _Anchor:
     resident_scope: Scope | None = None
     property_company_id: int | None = None
     merchant_id: int | None = None
+    community: Scope | None = None
+    street: Scope | None = None
 
 
 class _Generator:
@@ -217,6 +226,8 @@ class _Generator:
         self.organisations = 0
         self.accounts = 0
         self.district_departments: dict[str, int] = {}
+        self.community_seeded: list[str] = []
+        self.community_failed: list[str] = []
 
     # stages -----------------------------------------------------------------
     def run(self, city: CityDivisions) -> None:
@@ -256,6 +267,7 @@ class _Generator:
         self.progress("accounts", 1, 1)
         self._index()
         self._services()
+        self._community_demo()
 
     def _services(self) -> None:
         """一网通办: the demo resident's 居民身份证 and 户口簿 as e-licences, so applying needs no upload."""
@@ -265,6 +277,40 @@ class _Generator:
 
         licences.registry_credentials(self.session, self.pop.reserved_person_id)
         self.session.flush()
+
+    def _community_demo(self) -> None:
+        """智慧社区: each part's demo records (``community/<part>/demo.py``) for the demo estate."""
+        estate = self.session.get(Region, self.anchor.estate.region_id) if self.anchor.estate else None
+        community = self.session.get(Region, self.anchor.community.region_id) if self.anchor.community else None
+        if estate is None or community is None:
+            return
+        self.progress("community", 0, len(COMMUNITY_PARTS))
+        # What `cityos db upgrade` installs and the parts' records rely on (each step is idempotent).
+        from cityos.cases import processes
+        from cityos.cases import service as cases
+        from cityos.community import setup as community_setup
+
+        cases.install_categories(self.session)
+        processes.install(self.session)
+        community_setup.install(self.session)
+        self.session.flush()
+        for done, part in enumerate(COMMUNITY_PARTS, start=1):
+            try:
+                module = importlib.import_module(f"cityos.community.{part}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"cityos.community.{part}.demo":
+                    raise
+                continue
+            rng = random.Random(f"{self.seed}-community-{part}")
+            try:
+                with self.session.begin_nested():
+                    module.seed(self.session, estate=estate, community=community, rng=rng)
+            except Exception as exc:  # one part's demo must not stop the city from being generated
+                log.warning("demo.community_seed_failed", part=part, error=type(exc).__name__)
+                self.community_failed.append(part)
+            else:
+                self.community_seeded.append(part)
+            self.progress("community", done, len(COMMUNITY_PARTS))
 
     def _city_geometry(self, city: CityDivisions) -> list[Polygon]:
         n = len(city.districts)
@@ -338,6 +384,8 @@ class _Generator:
             self._estate(district, estate, epoly)
         if self.anchor.grid is None and self.pop.households > households_before and first_estate and merchants:
             self.anchor.grid = Scope(grid.id, grid.path)
+            self.anchor.community = _parent_scope(grid.path)
+            self.anchor.street = _parent_scope(self.anchor.community.path)
             self.anchor.estate, self.anchor.property_company_id = first_estate
             self.anchor.merchant_id = merchants[0]
 
@@ -465,6 +513,8 @@ class _Generator:
             merchant_id=a.merchant_id,
             resident_person_id=self.pop.reserved_person_id,
             district_departments=self.district_departments,
+            community=a.community,
+            street=a.street,
         )
         self.accounts = _create_accounts(self.writer, anchors, password_hash=PasswordHasher().hash(DEMO_PASSWORD))
 
@@ -485,6 +535,8 @@ class _Generator:
             departments=counts[Department.__tablename__],
             responsibilities=counts[Responsibility.__tablename__],
             accounts=self.accounts,
+            community_seeded=list(self.community_seeded),
+            community_failed=list(self.community_failed),
         )
 
 
@@ -493,6 +545,12 @@ def _ring(d: Division) -> int:
     if d.name.endswith("区"):
         return 0 if int(d.code[-2:]) < 10 else 1
     return 2
+
+
+def _parent_scope(path: str) -> Scope:
+    """The parent of the region at ``path`` ('/1/5/9/' → region 5 at '/1/5/')."""
+    ids = path.strip("/").split("/")
+    return Scope(int(ids[-2]), "/" + "/".join(ids[:-1]) + "/")
 
 
 def _geo_update(region_id: int, poly: Polygon) -> dict[str, object]:
