@@ -207,7 +207,8 @@ class Places:
     shown: int  # buildings drawn on the map
     truncated: bool  # too many buildings to draw: choose a smaller area
     bounds: list[float] | None  # [west, south, east, north] of the drawn buildings
-    geojson: dict[str, Any] = field(default_factory=dict)
+    geojson: dict[str, Any] = field(default_factory=dict)  # buildings, for the fill-extrusion layer
+    estate_outlines: dict[str, Any] = field(default_factory=dict)  # the estates they stand in (flat)
 
 
 @dataclass
@@ -246,7 +247,7 @@ def places(session: Session, path: str, *, max_buildings: int = MAX_BUILDINGS) -
             .join(Region, Region.id == Person.region_id)
             .where(subtree_clause(Person.region_path, path), Region.level == RegionLevel.ROOM)
         )
-        return _places(levels, int(occupied or 0), [], truncated=True)
+        return _places(levels, int(occupied or 0), [], [], truncated=True)
 
     rows = session.scalars(
         select(Region)
@@ -255,10 +256,10 @@ def places(session: Session, path: str, *, max_buildings: int = MAX_BUILDINGS) -
     ).all()
     buildings = {b.id: _Building(b) for b in rows}
     estate_ids = {b.parent_id for b in rows if b.parent_id is not None}
-    if estate_ids:
-        names = dict(session.execute(select(Region.id, Region.name).where(Region.id.in_(estate_ids))).all())
-        for b in buildings.values():
-            b.estate = str(names.get(b.region.parent_id or 0, ""))
+    estates = list(session.scalars(select(Region).where(Region.id.in_(estate_ids)))) if estate_ids else []
+    names = {e.id: e.name for e in estates}
+    for b in buildings.values():
+        b.estate = names.get(b.region.parent_id or 0, "")
     room_paths = set(
         session.scalars(select(Region.path).where(subtree_clause(Region.path, path), Region.level == RegionLevel.ROOM))
     )
@@ -287,23 +288,43 @@ def places(session: Session, path: str, *, max_buildings: int = MAX_BUILDINGS) -
         owner = _owner(case_path, buildings)
         if owner is not None:
             owner.open_cases += 1
-    return _places(levels, occupied, list(buildings.values()), truncated=False)
+    inside = [e for e in estates if e.path.startswith(path)]
+    return _places(levels, occupied, list(buildings.values()), inside, truncated=False)
 
 
-def _places(levels: dict[str, int], occupied: int, buildings: list[_Building], *, truncated: bool) -> Places:
+def _bounds(regions: list[Region]) -> list[float] | None:
+    shaped = [r for r in regions if r.geometry and r.min_lon is not None]
+    if not shaped:
+        return None
+    return [
+        min(float(r.min_lon or 0) for r in shaped),
+        min(float(r.min_lat or 0) for r in shaped),
+        max(float(r.max_lon or 0) for r in shaped),
+        max(float(r.max_lat or 0) for r in shaped),
+    ]
+
+
+def _outline(estate: Region, buildings: int) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": estate.id,
+        "geometry": estate.geometry,
+        "properties": {"id": estate.id, "name": estate.name, "buildings": buildings, "bounds": _bounds([estate])},
+    }
+
+
+def _places(
+    levels: dict[str, int],
+    occupied: int,
+    buildings: list[_Building],
+    estates: list[Region],
+    *,
+    truncated: bool,
+) -> Places:
     rooms = int(levels.get(RegionLevel.ROOM, 0))
     features = [_feature(b) for b in buildings if b.region.geometry]
-    shaped = [b.region for b in buildings if b.region.geometry and b.region.min_lon is not None]
-    bounds = (
-        [
-            min(float(r.min_lon or 0) for r in shaped),
-            min(float(r.min_lat or 0) for r in shaped),
-            max(float(r.max_lon or 0) for r in shaped),
-            max(float(r.max_lat or 0) for r in shaped),
-        ]
-        if shaped
-        else None
-    )
+    per_estate = Counter(b.region.parent_id for b in buildings if b.region.geometry)
+    outlines = [_outline(e, per_estate[e.id]) for e in sorted(estates, key=lambda e: e.path) if e.geometry]
     return Places(
         estates=int(levels.get(RegionLevel.ESTATE, 0)),
         buildings=int(levels.get(RegionLevel.BUILDING, 0)),
@@ -313,8 +334,9 @@ def _places(levels: dict[str, int], occupied: int, buildings: list[_Building], *
         occupancy=round(100 * occupied / rooms, 1) if rooms else None,
         shown=len(features),
         truncated=truncated,
-        bounds=bounds,
+        bounds=_bounds([b.region for b in buildings]),
         geojson={"type": "FeatureCollection", "features": features},
+        estate_outlines={"type": "FeatureCollection", "features": outlines},
     )
 
 

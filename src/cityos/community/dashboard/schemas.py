@@ -67,6 +67,9 @@ class PlacesRead(_Read):
         description="Building footprints (Polygon) with properties id, name, estate, floors, height (m), "
         "rooms, occupied, occupancy (0–1), residents, open_cases — for a fill-extrusion layer"
     )
+    estate_outlines: dict[str, Any] = Field(
+        description="The estates the drawn buildings stand in (Polygon; properties id, name, buildings, bounds)"
+    )
 
 
 class CategoryCountRead(_Read):
@@ -125,6 +128,7 @@ class FigureRead(_Read):
     label: str
     value: float | int | None
     unit: str
+    headline: bool
 
 
 class PartRead(_Read):

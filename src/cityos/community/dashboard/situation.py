@@ -38,8 +38,10 @@ FIGURE_LABELS: dict[str, str] = {
     "visitors_today": N_("Visitors today"),
     "visitor_passes_active": N_("Active visitor passes"),
     "refused_today": N_("Refused at the gate today"),
-    "gates": N_("Gates"),
+    "refusal_rate": N_("Refusal rate at the gates"),
+    "goods_slips_today": N_("Goods-out slips today"),
     "gates_online": N_("Gates online"),
+    "gates_total": N_("Gates"),
     # property
     "bill_collection_rate": N_("Bill collection rate"),
     "collection_rate": N_("Bill collection rate"),
@@ -47,32 +49,42 @@ FIGURE_LABELS: dict[str, str] = {
     "bills_overdue": N_("Overdue bills"),
     "parking_occupancy": N_("Parking occupancy"),
     "parking_spaces": N_("Parking spaces"),
+    "parking_occupied": N_("Parking spaces taken"),
     "lockers_overdue": N_("Parcels overdue"),
     "parcels_waiting": N_("Parcels waiting"),
     "sorting_accuracy": N_("Sorting accuracy"),
     "bins_full": N_("Full bins"),
-    "repairs_open": N_("Open repairs"),
+    "faults_open": N_("Open device faults"),
+    "devices_online": N_("Devices online"),
+    "devices_offline": N_("Devices offline"),
     "devices_fault": N_("Devices in fault"),
+    "devices_alarm": N_("Devices in alarm"),
     # commerce
-    "offers": N_("Services offered"),
     "offers_active": N_("Services offered"),
-    "merchants": N_("Merchants"),
+    "shops": N_("Shops"),
     "orders_open": N_("Open orders"),
-    "orders_month": N_("Orders this month"),
     "orders_this_month": N_("Orders this month"),
+    "orders_done_this_month": N_("Orders done this month"),
     "average_rating": N_("Average rating"),
+    "ratings": N_("Ratings"),
     # governance
     "notices_this_month": N_("Notices this month"),
-    "notices_month": N_("Notices this month"),
     "open_votes": N_("Open votes"),
-    "votes_open": N_("Open votes"),
-    "surveys_open": N_("Open surveys"),
+    "open_surveys": N_("Open surveys"),
+    "tasks_this_period": N_("Grid tasks this period"),
+    "tasks_done": N_("Grid tasks done"),
     "task_completion_rate": N_("Task completion rate"),
     "tasks_overdue": N_("Overdue tasks"),
     "visits_this_month": N_("Visits this month"),
-    "visits_month": N_("Visits this month"),
     "help_open": N_("Open help requests"),
     "volunteers": N_("Volunteers"),
+}
+# The figures each part shows first (the issue's KPIs); the others follow under "more".
+HEADLINES: dict[str, tuple[str, ...]] = {
+    "access": ("passes_active", "entries_today", "visitors_today", "refused_today"),
+    "property": ("bill_collection_rate", "parking_occupancy", "sorting_accuracy", "lockers_overdue"),
+    "commerce": ("offers_active", "orders_this_month", "orders_open", "average_rating"),
+    "governance": ("notices_this_month", "open_votes", "task_completion_rate", "visits_this_month"),
 }
 _PERCENT_HINTS = ("_rate", "_share", "accuracy", "occupancy", "_percent", "_pct")
 
@@ -83,6 +95,7 @@ class Figure:
     label: str
     value: float | int | None
     unit: str = ""  # "%" for shares
+    headline: bool = False
 
 
 @dataclass
@@ -117,6 +130,14 @@ def figure(key: str, value: Any) -> Figure | None:
     return Figure(key, label, None if value is None else round(float(value), 1), "%")
 
 
+def _ordered(part: str, figures: list[Figure]) -> list[Figure]:
+    """The part's headline figures first, in their order, then the others as reported."""
+    first = HEADLINES.get(part, ())
+    for f in figures:
+        f.headline = f.key in first
+    return sorted(figures, key=lambda f: first.index(f.key) if f.key in first else len(first))
+
+
 def _stats_of(part: str) -> Callable[..., dict[str, Any]] | None:
     try:
         module = importlib.import_module(f"cityos.community.{part}.service")
@@ -136,7 +157,7 @@ def situation(session: Session, region: Region) -> list[Part]:
         try:
             with session.begin_nested():
                 values = stats(session, region=region)
-            figures = [f for f in (figure(k, v) for k, v in _flatten(dict(values or {}))) if f is not None]
+            figures = _ordered(part, [f for f in (figure(k, v) for k, v in _flatten(dict(values or {}))) if f])
         except Exception as exc:  # one part's failure must not take the dashboard down
             log.warning("community.dashboard.part_failed", part=part, error=type(exc).__name__)
             out.append(Part(part, translate(title), False, error=translate(MSG_FAILED)))

@@ -7,7 +7,8 @@
 (function () {
   "use strict";
   var REFRESH_MS = 120000;
-  var MAX_LABELS = 60;
+  var MAX_LABELS = 80;
+  var BUILDING_LABEL_ZOOM = 16.5;  // closer than this: building names; farther: estate names
   var root = document.getElementById("community-dashboard");
   var source = document.getElementById("cd-data");
   if (!root || !source) return;
@@ -77,20 +78,40 @@
       .then(function (html) { target.innerHTML = html; target.scrollIntoView({ behavior: "smooth", block: "start" }); });
   }
 
-  function label(f) {
+  var labels = { building: [], estate: [] };
+
+  function label(f, kind) {
     var el = document.createElement("span");
     el.className = "places-label";
     el.textContent = f.properties.name;
-    el.style.cssText = "font-size:12px;background:rgba(255,255,255,.85);padding:0 3px;border-radius:3px;pointer-events:none";
-    var ring = f.geometry.coordinates[0];
+    el.style.cssText = "font-size:12px;background:rgba(255,255,255,.85);padding:0 3px;border-radius:3px;pointer-events:none;" +
+      (kind === "estate" ? "font-weight:700" : "");
+    var ring = f.geometry.type === "Polygon" ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
     var lon = 0, lat = 0;
     ring.forEach(function (c) { lon += c[0]; lat += c[1]; });
-    new maplibregl.Marker({ element: el }).setLngLat([lon / ring.length, lat / ring.length]).addTo(map);
+    labels[kind].push(new maplibregl.Marker({ element: el }).setLngLat([lon / ring.length, lat / ring.length]).addTo(map));
+  }
+
+  function showLabels() {
+    var near = map.getZoom() >= BUILDING_LABEL_ZOOM;
+    labels.building.forEach(function (m) { m.getElement().style.display = near ? "" : "none"; });
+    labels.estate.forEach(function (m) { m.getElement().style.display = near && labels.building.length ? "none" : ""; });
+  }
+
+  function zoomTo(bounds) {
+    if (map && bounds) map.fitBounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], { padding: 40, maxZoom: 18.5, pitch: 50 });
   }
 
   function setColour(by) {
     colourBy = by;
-    root.querySelectorAll("[data-colour]").forEach(function (b) { b.setAttribute("aria-pressed", String(b.dataset.colour === by)); });
+    root.querySelectorAll("[data-zoom]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      if (b.dataset.zoom === "all") { zoomTo(data.places && data.places.bounds); return; }
+      var hit = (data.places.estate_outlines.features || []).filter(function (f) { return String(f.properties.id) === b.dataset.zoom; })[0];
+      if (hit) zoomTo(hit.properties.bounds);
+    });
+  });
+  root.querySelectorAll("[data-colour]").forEach(function (b) { b.setAttribute("aria-pressed", String(b.dataset.colour === by)); });
     root.querySelectorAll("[data-legend]").forEach(function (l) { l.hidden = l.dataset.legend !== by; });
     if (map && map.getLayer("buildings-3d")) map.setPaintProperty("buildings-3d", "fill-extrusion-color", COLOURS[by]);
   }
@@ -117,7 +138,11 @@
     window.cityosDashboardMap = map;
     map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }));
     var popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false });
+    var estates = places.estate_outlines || { type: "FeatureCollection", features: [] };
     map.on("load", function () {
+      map.addSource("estates", { type: "geojson", data: estates });
+      map.addLayer({ id: "estates-fill", type: "fill", source: "estates", paint: { "fill-color": "#c9d8c5", "fill-opacity": 0.45 } });
+      map.addLayer({ id: "estates-line", type: "line", source: "estates", paint: { "line-color": "#6b8f62", "line-width": 1.5 } });
       map.addSource("buildings", { type: "geojson", data: fc, promoteId: "id" });
       map.addLayer({
         id: "buildings-3d", type: "fill-extrusion", source: "buildings",
@@ -128,7 +153,10 @@
           "fill-extrusion-opacity": 0.88,
         },
       });
-      if (fc.features.length <= MAX_LABELS) fc.features.forEach(label);
+      if (fc.features.length <= MAX_LABELS) fc.features.forEach(function (f) { label(f, "building"); });
+      if (estates.features.length > 1) estates.features.forEach(function (f) { label(f, "estate"); });
+      showLabels();
+      map.on("zoom", showLabels);
       map.once("idle", function () {
         el.dataset.rendered = String(map.queryRenderedFeatures({ layers: ["buildings-3d"] }).length);
         el.dataset.ready = "1";
@@ -170,6 +198,13 @@
       .catch(function () { /* keep the figures shown; the next round tries again */ });
   }
 
+  root.querySelectorAll("[data-zoom]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      if (b.dataset.zoom === "all") { zoomTo(data.places && data.places.bounds); return; }
+      var hit = (data.places.estate_outlines.features || []).filter(function (f) { return String(f.properties.id) === b.dataset.zoom; })[0];
+      if (hit) zoomTo(hit.properties.bounds);
+    });
+  });
   root.querySelectorAll("[data-colour]").forEach(function (b) {
     b.addEventListener("click", function () { setColour(b.dataset.colour); });
   });
