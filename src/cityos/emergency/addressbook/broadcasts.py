@@ -192,18 +192,8 @@ def _placed(broadcast_id: int, accounts: Any, role: Any) -> Any:
 def _resolve_subtree(session: Session, row: Broadcast, region: Region, sender_id: int | None) -> None:
     today = local_today()
     not_sender = [Account.id != sender_id] if sender_id is not None else []
-    home = homes(region.path, today)
-    residents = (
-        select(Account.id.label("aid"), func.min(home.c.rid).label("rid"))
-        .join(home, home.c.pid == Account.person_id)
-        .where(Account.active.is_(True), *not_sender)
-        .group_by(Account.id)
-        .subquery()
-    )
-    session.execute(
-        insert(BroadcastReceipt).from_select(_RECEIPT_COLUMNS, _placed(row.id, residents, literal("resident", String)))
-    )
-    # Staff inside the subtree, and those of the community, grid, estate … the target lies in.
+    # Staff first (a staff member living there is reached as staff): those inside the subtree,
+    # and those of the community, grid, estate … the target lies in.
     ancestors = path_ids(region.path)[:-1]
     near = list(
         session.scalars(
@@ -216,20 +206,31 @@ def _resolve_subtree(session: Session, row: Broadcast, region: Region, sender_id
         .group_by(AccountRole.account_id)
         .subquery()
     )
-    already = select(BroadcastReceipt.account_id).where(BroadcastReceipt.broadcast_id == row.id)
     staff = (
         select(Account.id.label("aid"), Account.scope_region_id.label("rid"), roles.c.role.label("role"))
         .join(roles, roles.c.aid == Account.id)
         .where(
             Account.active.is_(True),
             or_(subtree_clause(Account.scope_path, region.path), Account.scope_path.in_(near)),
-            Account.id.not_in(already),
             *not_sender,
         )
         .subquery()
     )
     role = case(*((staff.c.role == k, v) for k, v in STAFF_ROLES.items()), else_="staff")
     session.execute(insert(BroadcastReceipt).from_select(_RECEIPT_COLUMNS, _placed(row.id, staff, role)))
+    # Then everyone living there now.
+    home = homes(region.path, today)
+    already = select(BroadcastReceipt.account_id).where(BroadcastReceipt.broadcast_id == row.id)
+    residents = (
+        select(Account.id.label("aid"), func.min(home.c.rid).label("rid"))
+        .join(home, home.c.pid == Account.person_id)
+        .where(Account.active.is_(True), Account.id.not_in(already), *not_sender)
+        .group_by(Account.id)
+        .subquery()
+    )
+    session.execute(
+        insert(BroadcastReceipt).from_select(_RECEIPT_COLUMNS, _placed(row.id, residents, literal("resident", String)))
+    )
 
 
 def _resolve_group(session: Session, row: Broadcast, group: Group, sender_id: int | None) -> None:
