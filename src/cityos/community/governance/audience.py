@@ -228,12 +228,17 @@ def check_deadline(
     elif isinstance(value, date):
         moment = datetime(value.year, value.month, value.day, 23, 59, 59, tzinfo=zone())
     elif isinstance(value, str) and value.strip():
+        text = value.strip()
         try:
-            day = date.fromisoformat(value.strip())
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                moment = datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=zone())
+            else:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone())
         except ValueError:
             errors.append(FieldError(field, MSG_DATE))
             return None
-        moment = datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=zone())
     if moment is None or moment <= now or (moment - now).days > days:
         errors.append(FieldError(field, MSG_DEADLINE, {"days": days}))
         return None

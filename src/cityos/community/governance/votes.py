@@ -36,7 +36,7 @@ from cityos.places.models import Region
 
 from . import audience, notices
 from .events import VoteCalled
-from .models import ABSTAIN, Matter, OwnersVote, VoteBallot, VoteStatus, Weighting
+from .models import ABSTAIN, Matter, Notice, NoticeKind, OwnersVote, VoteBallot, VoteStatus, Weighting
 
 QUORUM = Fraction(2, 3)
 ORDINARY_SHARE = Fraction(1, 2)  # strictly more than
@@ -411,6 +411,19 @@ def my_ballots(session: Session, actor: Actor, vote: OwnersVote) -> list[MyBallo
     return [MyBallot(b, names.get(b.room_id, ""), f"room:{b.room_id}" in mine) for b in ballots]
 
 
+@dataclass(frozen=True)
+class VoteDetails:
+    vote: OwnersVote
+    tally: Tally
+    mine: list[MyBallot]
+
+
+def details(session: Session, actor: Actor, vote_id: int) -> VoteDetails:
+    """A vote with its live participation and the actor's own ballots."""
+    vote = get_vote(session, actor, vote_id)
+    return VoteDetails(vote, tally(session, vote), my_ballots(session, actor, vote))
+
+
 # --- voting -------------------------------------------------------------------------------------------------
 
 
@@ -520,6 +533,16 @@ def result_text(vote: OwnersVote, locale: str | None = None) -> tuple[str, str]:
             lines.append(tr("Decided: {option}.", option=tr(vote.options[t.adopted])))
     title = tr("Result of the owners' vote: {title}", title=vote.title)
     return title, "\n".join(lines)
+
+
+def notice_text(session: Session, notice: Notice, locale: str | None = None) -> tuple[str, str]:
+    """A notice's title and body for the reader: a vote's result notice is written again in the
+    reader's language from the vote's figures; any other notice is shown as written."""
+    if notice.kind == NoticeKind.VOTE_RESULT and notice.vote_id is not None:
+        vote = session.get(OwnersVote, notice.vote_id)
+        if vote is not None and vote.result is not None:
+            return result_text(vote, locale)
+    return notice.title, notice.body
 
 
 def _finish(session: Session, vote: OwnersVote, *, now: datetime, by: str) -> OwnersVote:
