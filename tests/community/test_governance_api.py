@@ -118,7 +118,8 @@ def test_survey_routes(client: TestClient, session: Session, g) -> None:  # type
     assert ok.status_code == 200
     assert client.get(f"/api/v1/community/surveys/{sid}", headers=me).json()["my_answers"] == {"q1": 1, "q2": 4}
     results = client.get(f"/api/v1/community/surveys/{sid}/results", headers=staff).json()
-    assert results["respondents"] == 1 and results["questions"][0]["counts"] == [0, 1]
+    assert results["respondents"] == 1
+    assert results["questions"][0]["counts"] == [0, 1]
     assert client.post(f"/api/v1/community/surveys/{sid}/close", headers=me).status_code == 403
     assert client.post(f"/api/v1/community/surveys/{sid}/close", headers=staff).status_code == 200
     assert client.post(f"/api/v1/community/surveys/{sid}/close", headers=staff).status_code == 409
@@ -144,7 +145,8 @@ def test_an_owners_vote_through_the_api(client: TestClient, session: Session, g)
     assert made.status_code == 201, made.text
     vote = made.json()
     vid = vote["id"]
-    assert vote["participation"]["total_rooms"] == 3 and vote["participation"]["total_area_m2"] == "297.25"
+    assert vote["participation"]["total_rooms"] == 3
+    assert vote["participation"]["total_area_m2"] == "297.25"
     assert vote["options"] == ["Agree", "Disagree"]
     a, b, c = (bearer(p[k].account.id) for k in ("a", "b", "c"))
     mine = client.get(f"/api/v1/community/votes/{vid}", headers={**a, **ZH}).json()
@@ -173,13 +175,16 @@ def test_an_owners_vote_through_the_api(client: TestClient, session: Session, g)
             == 201
         )
     live = client.get(f"/api/v1/community/votes/{vid}", headers=staff).json()
-    assert live["participation"]["rooms_share"] == "1" and live["participation"]["quorum_met"] is True
+    assert live["participation"]["rooms_share"] == "1"
+    assert live["participation"]["quorum_met"] is True
     assert live["result"] is None  # tallies only once closed
     assert client.post(f"/api/v1/community/votes/{vid}/close", headers=a).status_code == 403
     closed = client.post(f"/api/v1/community/votes/{vid}/close", headers=staff).json()
-    assert closed["status"] == "closed" and closed["result"]["adopted_option"] == "Agree"
+    assert closed["status"] == "closed"
+    assert closed["result"]["adopted_option"] == "Agree"
     notice = client.get("/api/v1/community/notices", headers={**c, **ZH}).json()[0]
-    assert notice["kind"] == "vote_result" and notice["title"] == "业主表决结果：加装电梯"
+    assert notice["kind"] == "vote_result"
+    assert notice["title"] == "业主表决结果：加装电梯"
     assert "表决结果：同意。" in notice["body"]
 
 
@@ -187,13 +192,15 @@ def test_help_and_task_routes(client: TestClient, session: Session, g) -> None: 
     gov, p = g
     a, b = bearer(p["a"].account.id), bearer(p["b"].account.id)
     bad = client.post("/api/v1/community/help", json={"kind": "x", "category": "y", "title": ""}, headers={**a, **ZH})
-    assert bad.status_code == 422 and set(_errors(bad)) == {"kind", "category", "title"}
+    assert bad.status_code == 422
+    assert set(_errors(bad)) == {"kind", "category", "title"}
     assert session.scalar(select(func.count()).select_from(HelpPost)) == 0
     post = client.post(
         "/api/v1/community/help", json={"kind": "request", "category": "errand", "title": "帮忙买菜"}, headers=a
     ).json()
     taken = client.post(f"/api/v1/community/help/{post['id']}/take", headers={**b, **ZH})
-    assert taken.status_code == 409 and taken.json()["error"]["message"] == "请先登记成为志愿者，再接单。"
+    assert taken.status_code == 409
+    assert taken.json()["error"]["message"] == "请先登记成为志愿者，再接单。"
     assert client.put("/api/v1/community/volunteers/me", json={"skills": ["fly"]}, headers=b).status_code == 422
     assert client.put("/api/v1/community/volunteers/me", json={"skills": ["errand"]}, headers=b).status_code == 200
     assert client.post(f"/api/v1/community/help/{post['id']}/take", headers=b).json()["taken_by_me"] is True
@@ -208,7 +215,8 @@ def test_help_and_task_routes(client: TestClient, session: Session, g) -> None: 
         json={"title": "走访", "region_id": gov.world.community.id, "period": "daily"},
         headers=staff,
     )
-    assert bad_plan.status_code == 422 and set(_errors(bad_plan)) == {"period"}
+    assert bad_plan.status_code == 422
+    assert set(_errors(bad_plan)) == {"period"}
     assert session.scalar(select(func.count()).select_from(TaskPlan)) == 0
     plan = client.post(
         "/api/v1/community/task-plans",
@@ -223,13 +231,15 @@ def test_help_and_task_routes(client: TestClient, session: Session, g) -> None: 
     bad_visit = client.post(
         f"/api/v1/community/tasks/{tid}/visits", json={"outcome": "maybe"}, headers={**worker, **ZH}
     )
-    assert bad_visit.status_code == 422 and "outcome" in _errors(bad_visit)
+    assert bad_visit.status_code == 422
+    assert "outcome" in _errors(bad_visit)
     naive = client.post(
         f"/api/v1/community/tasks/{tid}/visits",
         json={"outcome": "ok", "visited_at": "2026-12-01T10:00:00"},
         headers=worker,
     )
-    assert naive.status_code == 422 and set(_errors(naive)) == {"visited_at"}
+    assert naive.status_code == 422
+    assert set(_errors(naive)) == {"visited_at"}
     assert (
         client.post(f"/api/v1/community/tasks/{tid}/visits", json={"outcome": "ok"}, headers=worker).status_code == 201
     )
