@@ -157,7 +157,9 @@ def receipt(session: Session, actor: Actor, *, payment_id: int) -> Receipt:
     assert estate is not None
     assert room is not None
     org = session.get(Organisation, bill.organisation_id) if bill.organisation_id else None
-    return Receipt(payment, bill, estate.name, address(session, room), org.name if org else estate.name)
+    return Receipt(
+        payment, bill, estate.name, address(session, room, within=estate.path), org.name if org else estate.name
+    )
 
 
 def payments_of(session: Session, actor: Actor, *, estate_id: int, limit: int = 50) -> list[tuple[BillPayment, Bill]]:
