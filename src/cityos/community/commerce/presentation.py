@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from cityos.community.commerce import hours, service
-from cityos.community.commerce.models import Offer
+from sqlalchemy.orm import Session
+
+from cityos.community.commerce import hours, orders, service
+from cityos.community.commerce.models import Offer, Order
 from cityos.core.db import utcnow
 from cityos.core.i18n import N_, translate
 
@@ -40,3 +43,31 @@ def open_now(offer: Offer, now: datetime | None = None) -> bool:
 def local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC time in the city's time zone."""
     return moment.astimezone(hours.zone()).strftime(fmt) if moment is not None else ""
+
+
+def order_row(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "no": order.no,
+        "title": order.title,
+        "status": order.status,
+        "status_title": translate(orders.STATUS_TITLES.get(order.status, order.status)),
+        "price": price_label(order.price_fen, order.unit),
+        "address": order.address,
+        "created": local(order.created_at),
+        "preferred": local(order.preferred_at),
+        "rating": order.rating,
+    }
+
+
+def timeline_rows(session: Session, order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "title": translate(orders.ACTION_TITLES.get(e.action, e.action)),
+            "action": e.action,
+            "at": local(e.at),
+            "note": e.note,
+            "side": e.by_side,
+        }
+        for e in orders.events_of(session, order)
+    ]
