@@ -70,7 +70,7 @@ UNSIGNED = frozenset({offline.MALFORMED, offline.WRONG_ESTATE, offline.BAD_SIGNA
 DIRECTIONS = ("in", "out")
 RESULTS = ("allowed", "refused")
 DIRECTION_LABELS = {"in": N_("In"), "out": N_("Out")}
-RESULT_LABELS = {"allowed": N_("Allowed"), "refused": N_("Refused")}
+RESULT_LABELS = {"allowed": N_("Allowed"), "refused": N_("Turned away")}
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ MSG_SINCE = N_("Give a date and time like 2026-12-01T08:00:00Z.")
 STATUS_LABELS = {
     PassStatus.ACTIVE: N_("Valid"),
     PassStatus.EXPIRED: N_("Expired"),
-    PassStatus.REVOKED: N_("Revoked"),
+    PassStatus.REVOKED: N_("Pass revoked"),
     PassStatus.CANCELLED: N_("Cancelled"),
     PassStatus.USED_UP: N_("No entries left"),
 }
