@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cityos.core.i18n import N_, translate
+from cityos.core.i18n import N_, _, translate
 from cityos.core.settings import get_settings
 from cityos.emergency.command.service import DailyReport, Figures, HelpItem, LevelTable
 from cityos.places.service import level_label
@@ -72,10 +72,10 @@ def filename(report: DailyReport, extension: str) -> str:
 
 def _heading_lines(report: DailyReport) -> list[tuple[str, str]]:
     return [
-        (translate("Campaign"), report.campaign_title),
-        (translate("Area"), _area(report)),
-        (translate("Day"), report.day.isoformat()),
-        (translate("Generated at"), _local(report.generated_at)),
+        (_("Campaign"), report.campaign_title),
+        (_("Area"), _area(report)),
+        (_("Day"), report.day.isoformat()),
+        (_("Generated at"), _local(report.generated_at)),
     ]
 
 
@@ -92,13 +92,13 @@ def xlsx(report: DailyReport) -> bytes:
     book = Workbook()
     summary = book.active
     assert summary is not None
-    summary.title = _sheet_name(translate("Summary"), set())
-    summary.append([translate("Daily report")])
+    summary.title = _sheet_name(_("Summary"), set())
+    summary.append([_("Daily report")])
     summary["A1"].font = Font(bold=True, size=14)
     for label, value in _heading_lines(report):
         summary.append([label, value])
     summary.append([])
-    summary.append([translate("Indicator"), translate("Value")])
+    summary.append([_("Indicator"), _("Value")])
     for cell in summary[summary.max_row]:
         cell.font, cell.fill = bold, head_fill
     f = report.region.figures
@@ -111,15 +111,13 @@ def xlsx(report: DailyReport) -> bytes:
     names: set[str] = {summary.title}
     for table in report.levels:
         sheet = book.create_sheet(_sheet_name(level_label(table.level), names))
-        headers = [translate("Part of"), translate("Area"), *(translate(h) for h, _v, _k in COLUMNS)]
+        headers = [_("Part of"), _("Name"), *(translate(h) for h, _v, _k in COLUMNS)]
         sheet.append(headers)
         for cell in sheet[1]:
             cell.font, cell.fill = bold, head_fill
             cell.alignment = Alignment(wrap_text=True, vertical="center")
         if table.omitted:
-            sheet.append(
-                [translate("{n} areas at this level: too many to list here. Export a smaller area.", n=table.omitted)]
-            )
+            sheet.append([_("{n} areas at this level: too many to list here. Export a smaller area.", n=table.omitted)])
         for row in table.rows:
             sheet.append(
                 [row.parent, row.region.name, *(_cell_value(v(row.region.figures), k) for _h, v, k in COLUMNS)]
@@ -133,15 +131,15 @@ def xlsx(report: DailyReport) -> bytes:
         sheet.column_dimensions["B"].width = 18
         sheet.freeze_panes = "C2"
 
-    help_sheet = book.create_sheet(_sheet_name(translate("Overdue help"), names))
+    help_sheet = book.create_sheet(_sheet_name(_("Overdue help"), names))
     help_sheet.append(
         [
-            translate("Help request"),
-            translate("Address"),
-            translate("Status"),
-            translate("Escalation level"),
-            translate("Asked at"),
-            translate("Due at"),
+            _("Help request"),
+            _("Address"),
+            _("Status"),
+            _("Escalation level"),
+            _("Asked at"),
+            _("Due at"),
         ]
     )
     for cell in help_sheet[1]:
@@ -227,7 +225,7 @@ def pdf(report: DailyReport) -> bytes:
         author="cityos",
     )
     story: list[Any] = [Paragraph(_escape(report.campaign_title), title_style)]
-    story.append(Paragraph(_escape(translate("Daily report")), h2))
+    story.append(Paragraph(_escape(_("Daily report")), h2))
     for label, value in _heading_lines(report):
         story.append(Paragraph(f"{_escape(label)}: {_escape(value)}", body))
     story.append(Spacer(1, 4 * mm))
@@ -252,18 +250,18 @@ def pdf(report: DailyReport) -> bytes:
     story.append(kpis)
     columns = [c for c in COLUMNS if c[0] in PDF_COLUMNS]
     for table in report.levels[:2]:
-        story.append(Paragraph(_escape(translate("By {level}", level=level_label(table.level))), h2))
+        story.append(Paragraph(_escape(_("By {level}", level=level_label(table.level))), h2))
         story.extend(_level_story(table, columns, grid, body))
-    story.append(Paragraph(_escape(translate("Overdue help")), h2))
+    story.append(Paragraph(_escape(_("Overdue help")), h2))
     if report.overdue:
         help_rows = [
             [
-                translate("Help request"),
-                translate("Address"),
-                translate("Status"),
-                translate("Escalation level"),
-                translate("Asked at"),
-                translate("Due at"),
+                _("Help request"),
+                _("Address"),
+                _("Status"),
+                _("Escalation level"),
+                _("Asked at"),
+                _("Due at"),
             ],
             *(_help_row(item) for item in report.overdue[:PDF_MAX_HELP]),
         ]
@@ -271,7 +269,7 @@ def pdf(report: DailyReport) -> bytes:
         help_table.setStyle(grid)
         story.append(help_table)
     else:
-        story.append(Paragraph(_escape(translate("Nothing overdue.")), body))
+        story.append(Paragraph(_escape(_("Nothing overdue.")), body))
     doc.build(story)
     return buf.getvalue()
 
@@ -284,7 +282,7 @@ def _level_story(
     if table.omitted:
         text = translate(MSG_OMITTED, n=table.omitted)
         return [Paragraph(_escape(text), body)]
-    rows = [[translate("Part of"), translate("Area"), *(translate(h) for h, _v, _k in columns)]]
+    rows = [[_("Part of"), _("Name"), *(translate(h) for h, _v, _k in columns)]]
     for row in table.rows[:PDF_MAX_ROWS]:
         rows.append([row.parent, row.region.name, *(_shown(v(row.region.figures), k) for _h, v, k in columns)])
     out: list[Any] = []
@@ -292,7 +290,7 @@ def _level_story(
     shown.setStyle(grid)
     out.append(shown)
     if len(table.rows) > PDF_MAX_ROWS:
-        more = translate("{n} more rows are in the XLSX file.", n=len(table.rows) - PDF_MAX_ROWS)
+        more = _("{n} more rows are in the XLSX file.", n=len(table.rows) - PDF_MAX_ROWS)
         out.append(Paragraph(_escape(more), body))
     return out
 

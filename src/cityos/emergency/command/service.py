@@ -363,7 +363,7 @@ def _unreached_items(session: Session, actor: Actor, rows: Sequence[Person]) -> 
         r.id: r
         for r in session.scalars(select(Region).where(Region.id.in_({p.region_id for p in rows if p.region_id})))
     }
-    lines = people.addresses(session, list(rooms.values()))
+    lines = addresses(session, list(rooms.values()))
     full_names = actor.can("person:read")
     out = []
     for person in rows:
@@ -453,8 +453,27 @@ def _places_of(session: Session, paths: Iterable[str]) -> dict[str, str]:
     wanted = {p for p in paths if p}
     ids = {store.path_ids(p)[-1]: p for p in wanted if store.path_ids(p)}
     regions = list(session.scalars(select(Region).where(Region.id.in_(list(ids)))))
-    lines = people.addresses(session, regions)
+    lines = addresses(session, regions)
     return {ids[r.id]: lines.get(r.id, r.name) for r in regions}
+
+
+ADDRESS_FROM = LEVEL_DEPTH[RegionLevel.ESTATE]
+
+
+def addresses(session: Session, regions: Sequence[Region]) -> dict[int, str]:
+    """小区 楼栋 单元 房 of each region, in one query (what a door-knocker needs; the community is known)."""
+    chains = {r.id: store.path_ids(r.path) for r in regions}
+    ids = {i for chain in chains.values() for i in chain[ADDRESS_FROM:]}
+    names = (
+        {int(i): str(n) for i, n in session.execute(select(Region.id, Region.name).where(Region.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    out = {}
+    for region in regions:
+        parts = [names[i] for i in chains[region.id][ADDRESS_FROM:] if i in names]
+        out[region.id] = " ".join(parts) or region.name
+    return out
 
 
 # --- the map ------------------------------------------------------------------------------------------------
@@ -529,6 +548,7 @@ def _many_counts(
 
 
 MAX_LEVEL_ROWS = 20_000
+_UNORDERED = 1 << 40  # after every listed parent (the level above was too large to list)
 
 
 @dataclass(frozen=True)
@@ -572,8 +592,11 @@ def daily_report(
     levels: list[LevelTable] = []
     lo, hi = _span(campaign, region)
     help_paths = sources.help_rows(session, campaign.id, lo, hi)
+    order: dict[int, int] = {region.id: 0}
     for level in LEVELS[region.depth + 1 : BUILDING_DEPTH + 1]:
-        levels.append(_level_table(session, campaign, region, level, top.day, help_paths, now))
+        table = _level_table(session, campaign, region, level, top.day, help_paths, now, order)
+        levels.append(table)
+        order = {row.region.id: n for n, row in enumerate(table.rows)} if table.rows else {}
     return DailyReport(
         campaign_id=campaign.id,
         campaign_title=campaign.title,
@@ -595,13 +618,18 @@ def _level_table(
     day: date,
     help_paths: Sequence[tuple[str, str, Any]],
     now: datetime,
+    parent_order: dict[int, int],
 ) -> LevelTable:
+    """One level's rows, each under its parent in the order of the level above (then by code)."""
     lo, hi = _span(campaign, region)
     query = select(Region).where(Region.path >= lo, Region.path < hi, Region.level == level)
     total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     if total > MAX_LEVEL_ROWS:
         return LevelTable(level, [], omitted=total)
-    regions = list(session.scalars(query.order_by(Region.path)))
+    regions = sorted(
+        session.scalars(query),
+        key=lambda r: (parent_order.get(r.parent_id or 0, _UNORDERED + (r.parent_id or 0)), r.code, r.id),
+    )
     counts = _many_counts(session, campaign, regions, day)
     ids = {r.id for r in regions}
     helps: dict[int, list[int]] = {r.id: [0, 0, 0, 0] for r in regions}
