@@ -139,6 +139,15 @@ class BillPayment(Base):
     __table_args__ = (UniqueConstraint("gateway", "external_id", name="uq_property_payment_gateway_external"),)
 
 
+PAYMENT_STATUS_TITLES: dict[str, str] = {
+    PaymentStatus.PENDING: N_("Waiting for payment"),
+    PaymentStatus.PAID: N_("Paid"),
+    PaymentStatus.DECLINED: N_("Cancelled"),
+    PaymentStatus.FAILED: N_("Failed"),
+    PaymentStatus.DUPLICATE: N_("Paid twice: to be refunded"),
+}
+
+
 class MeterReading(Base):
     """One reading of a water or power meter (a Device of kind meter_water / meter_power placed in
     a room), in thousandths of its unit (m³, kWh), so sums stay exact."""
