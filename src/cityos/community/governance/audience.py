@@ -243,3 +243,33 @@ def check_deadline(
         errors.append(FieldError(field, MSG_DEADLINE, {"days": days}))
         return None
     return moment
+
+
+TAG_LABELS: dict[str, str] = {
+    Tag.ELDERLY: N_("Elderly (60+)"),
+    Tag.LIVING_ALONE: N_("Living alone"),
+    Tag.DISABLED: N_("Disabled"),
+    Tag.PREGNANT: N_("Pregnant"),
+    Tag.KEY_GROUP: N_("Key group"),
+    Tag.LOW_INCOME: N_("Low income"),
+    Tag.VETERAN: N_("Veteran"),
+    Tag.CHILD: N_("Child"),
+    Tag.PARTY_MEMBER: N_("Party member"),
+    Tag.VOLUNTEER: N_("Volunteer"),
+}
+
+
+def region_options(session: Session, actor: Actor, levels: Sequence[str]) -> list[tuple[int, str]]:
+    """The places in the actor's area at ``levels``, as (id, address) for a form's select."""
+    from cityos.people import service as people
+
+    rows = list(
+        session.scalars(
+            select(Region)
+            .where(actor.scope_clause(Region.path), Region.level.in_(list(levels)))
+            .order_by(Region.path)
+            .limit(300)
+        )
+    )
+    names = people.addresses(session, rows)
+    return [(r.id, names.get(r.id) or r.name) for r in rows]

@@ -25,6 +25,7 @@ from .events import NoticePublished
 from .models import Notice, NoticeKind, NoticeRead, OwnersVote, TagMatch, Urgency
 
 URGENCIES: tuple[str, ...] = tuple(u.value for u in Urgency)
+URGENCY_TITLES = {Urgency.NORMAL: N_("Normal"), Urgency.IMPORTANT: N_("Important"), Urgency.URGENT: N_("Urgent")}
 STAFF_READ = ("notice:write", "community:read")
 TITLE_MAX = 128
 BODY_MAX = 10_000
