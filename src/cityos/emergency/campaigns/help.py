@@ -87,18 +87,22 @@ def _building_lead(session: Session, building: Region | None) -> int | None:
     return int(account.id) if account is not None else None
 
 
-def _case_actor(actor: Actor, path: str) -> Actor:
+def _case_actor(session: Session, actor: Actor, case_id: int) -> Actor:
     """The actor a step on the help case is taken as. The case process lets the grid worker
     respond (响应); a building lead or volunteer answering a request of their building takes that
-    step in the grid worker's place, under their own account, for this building only."""
+    step in the grid worker's place, under their own account, on this one case."""
     if "grid_worker" in actor.roles or "*" in actor.permissions:
         return actor
+    from cityos.cases import service as cases
+    from cityos.core.actor import SYSTEM
+
+    case = cases.get_case(session, SYSTEM, case_id)
     return Actor(
         account_id=actor.account_id,
         label=actor.label,
         roles=frozenset({"grid_worker"}),
         permissions=frozenset({"case:read"}),
-        scope_path=path,
+        scope_path=case.region_path or "/",
     )
 
 
@@ -328,7 +332,12 @@ def _case_step(
         return  # already moved on the cases pages
     try:
         cases.act(
-            session, _case_actor(actor, row.region_path), case_id=row.case_id, action=action, comment=comment, now=now
+            session,
+            _case_actor(session, actor, row.case_id),
+            case_id=row.case_id,
+            action=action,
+            comment=comment,
+            now=now,
         )
     except (Conflict, NotFound):
         return

@@ -446,14 +446,15 @@ def _task_query(actor: Actor) -> Select[Task, Campaign]:
     )
 
 
-def _resident_counts(session: Session, campaign_ids: set[int], paths: list[str]) -> dict[str, tuple[int, int, int]]:
-    """(residents, special, reached) for each path, one grouped query per path kind."""
-    from cityos.emergency.campaigns.models import Reach
-
-    out: dict[str, tuple[int, int, int]] = {}
-    for path in paths:
-        residents = select(Residence.person_id).join(Region, Region.id == Residence.room_id)
-        residents = residents.where(subtree_clause(Region.path, path), Residence.until.is_(None))
+def _resident_counts(session: Session, targets: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int, int]]:
+    """(residents, special, reached) of each (campaign, path): three small counts per path."""
+    out: dict[tuple[int, str], tuple[int, int, int]] = {}
+    for campaign_id, path in targets:
+        residents = (
+            select(Residence.person_id)
+            .join(Region, Region.id == Residence.room_id)
+            .where(subtree_clause(Region.path, path), Residence.until.is_(None))
+        )
         total = session.scalar(select(func.count(func.distinct(residents.subquery().c.person_id)))) or 0
         special = (
             session.scalar(
@@ -467,11 +468,11 @@ def _resident_counts(session: Session, campaign_ids: set[int], paths: list[str])
             session.scalar(
                 select(func.count())
                 .select_from(Reach)
-                .where(Reach.campaign_id.in_(campaign_ids), subtree_clause(Reach.region_path, path))
+                .where(Reach.campaign_id == campaign_id, subtree_clause(Reach.region_path, path))
             )
             or 0
         )
-        out[path] = (int(total), int(special), int(reached))
+        out[(campaign_id, path)] = (int(total), int(special), int(reached))
     return out
 
 
@@ -490,17 +491,25 @@ def list_tasks(
     if status:
         query = query.where(Task.status == status)
     rows = session.execute(query.order_by(Task.status.desc(), Task.region_path).limit(limit)).all()
+    views = _views(session, [(t, c) for t, c in rows])
+    return sorted(views, key=lambda v: (v.task.status != TaskStatus.OPEN, v.special == 0, v.task.region_path))
+
+
+def _views(session: Session, rows: list[tuple[Task, Campaign]]) -> list[TaskView]:
     regions = {r.id: r for r in session.scalars(select(Region).where(Region.id.in_({t.region_id for t, _ in rows})))}
-    counts = _resident_counts(session, {c.id for _, c in rows}, [t.region_path for t, _ in rows])
+    counts = _resident_counts(session, [(t.campaign_id, t.region_path) for t, _ in rows])
     from cityos.people.service import addresses
 
     names = addresses(session, list(regions.values()))
-    views = [
-        TaskView(t, c.title, names.get(t.region_id, ""), *counts.get(t.region_path, (0, 0, 0)))
+    return [
+        TaskView(t, c.title, names.get(t.region_id, ""), *counts.get((t.campaign_id, t.region_path), (0, 0, 0)))
         for t, c in rows
         if t.region_id in regions
     ]
-    return sorted(views, key=lambda v: (v.task.status != TaskStatus.OPEN, v.special == 0, v.task.region_path))
+
+
+def task_view(session: Session, actor: Actor, task_id: int) -> TaskView:
+    return _views(session, [get_task(session, actor, task_id)])[0]
 
 
 def get_task(session: Session, actor: Actor, task_id: int) -> tuple[Task, Campaign]:
