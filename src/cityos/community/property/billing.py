@@ -147,7 +147,7 @@ def run_billing(
     bills still missing (one per room, kind and month), so it is safe to repeat."""
     estate = managed_estate(session, actor, estate_id)
     now = now or utcnow()
-    chosen = list(dict.fromkeys(kinds or KINDS))
+    chosen = list(dict.fromkeys(KINDS if kinds is None else kinds))
     errors: list[FieldError] = []
     if not chosen or any(k not in KINDS for k in chosen):
         errors.append(FieldError("kinds", MSG_KINDS))

@@ -255,7 +255,7 @@ async def billing_submit(request: Request, session: DbSession, actor: PageActor)
     period = str(form.get("period", "")).strip()
     kinds = [str(k) for k in form.getlist("kinds")]
     try:
-        run = billing.run_billing(session, actor, estate_id=region.id, period=period, kinds=kinds or None)
+        run = billing.run_billing(session, actor, estate_id=region.id, period=period, kinds=kinds)
     except DomainError as exc:
         shown = refused(request, session, actor, exc)
         region = managed_estate(session, actor, region.id)
