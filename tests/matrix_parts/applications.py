@@ -86,6 +86,7 @@ def records(session: Session, world: World, inside: dict[str, Any], outside: dic
     and one submitted application inside grid 1 and one in grid 2."""
     from cityos.people.models import Department, Person
     from cityos.services.applications import service as applications
+    from cityos.services.applications import submission
     from cityos.services.catalogue.models import ServiceBundle, ServiceItem
 
     applications.install(session)
@@ -112,7 +113,7 @@ def records(session: Session, world: World, inside: dict[str, Any], outside: dic
         assert person is not None
         applicant = make_actor(session, roles=["resident"], scope=world.city, person_id=person.id)
         app = applications.start_draft(session, applicant, item_code="mx-1")
-        applications.submit(session, applicant, application_id=app.id, form={"name": person.name}, consent=False)
+        submission.submit(session, applicant, application_id=app.id, form={"name": person.name}, consent=False)
         side.update(application=app.id, application_item="mx-1")
         side.setdefault("item_code", "mx-1")
         side.setdefault("bundle_code", "mx-b")

@@ -56,10 +56,10 @@ def test_field_errors_sit_under_their_fields(client: TestClient, session: Sessio
 
 
 def test_department_sees_buttons_and_approves(client: TestClient, session: Session, aw: AppWorld) -> None:
-    from cityos.services.applications import service
+    from cityos.services.applications import service, submission
 
     app = service.start_draft(session, aw.resident, item_code="t-single")
-    service.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
+    submission.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
     session.commit()
     c = _signed_in(client, session, aw.mzj_staff.account_id)  # type: ignore[arg-type]
     page = c.get(f"/applications/{app.id}")

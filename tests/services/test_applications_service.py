@@ -16,6 +16,8 @@ from cityos.core.pagination import PageParams
 from cityos.identity.models import Notification, SmsMessage
 from cityos.services.applications import progress as progress_mod
 from cityos.services.applications import service as applications
+from cityos.services.applications import steps as dept_steps
+from cityos.services.applications import submission
 from cityos.services.applications.models import Application, ApplicationDepartment, SupplementRequest
 from cityos.services.licences.models import Credential, CredentialUse
 from cityos.workflow.models import ProcessInstance
@@ -26,7 +28,7 @@ MONDAY = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 10:00 in Chengdu, a working 
 
 def _elderly(session: Session, aw: AppWorld, **kwargs: object) -> Application:
     app = applications.start_draft(session, aw.resident, item_code="t-elderly")
-    return applications.submit(session, aw.resident, application_id=app.id, consent=True, **kwargs)  # type: ignore[arg-type]
+    return submission.submit(session, aw.resident, application_id=app.id, consent=True, **kwargs)  # type: ignore[arg-type]
 
 
 def _count(session: Session, model: type) -> int:
@@ -71,14 +73,14 @@ def test_parallel_approval_needs_both_departments(session: Session, aw: AppWorld
     )
     assert instance is not None
     assert instance.data["departments"] == [str(aw.mzj.id), str(aw.jtj.id)]
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="receive")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="receive")
     assert app.status == "approving"
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="approve")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve")
     assert app.status == "approving"  # 交通运输局 has not signed yet
     assert app.result_credential_id is None
     with pytest.raises(Conflict):
-        applications.act(session, aw.mzj_staff, application_id=app.id, action="approve")
-    applications.act(session, aw.jtj_staff, application_id=app.id, action="approve")
+        dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve")
+    dept_steps.act(session, aw.jtj_staff, application_id=app.id, action="approve")
     assert app.status == "approved"
     assert app.decided_at is not None
     credential = session.get(Credential, app.result_credential_id)
@@ -94,12 +96,12 @@ def test_parallel_approval_needs_both_departments(session: Session, aw: AppWorld
 
 def test_one_refusal_rejects_a_parallel_application(session: Session, aw: AppWorld) -> None:
     app = _elderly(session, aw)
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="receive")
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="approve")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="receive")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve")
     with pytest.raises(Invalid) as exc:
-        applications.act(session, aw.jtj_staff, application_id=app.id, action="reject")
+        dept_steps.act(session, aw.jtj_staff, application_id=app.id, action="reject")
     assert exc.value.details[0].field == "comment"
-    applications.act(session, aw.jtj_staff, application_id=app.id, action="reject", comment="不符合条件")
+    dept_steps.act(session, aw.jtj_staff, application_id=app.id, action="reject", comment="不符合条件")
     assert app.status == "rejected"
     assert app.decision_note == "不符合条件"
     assert app.result_credential_id is None
@@ -109,24 +111,24 @@ def test_single_department_lifecycle(session: Session, aw: AppWorld) -> None:
     app = applications.start_draft(session, aw.resident, item_code="t-single")
     applications.save_draft(session, aw.resident, application_id=app.id, form={"reason": "生活困难"})
     assert applications.form_of(app)["reason"] == "生活困难"
-    app = applications.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
+    app = submission.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
     assert app.status == "submitted"
     assert app.department_ids == [aw.mzj.id]
     with pytest.raises(NotFound):  # not with 交通运输局: it does not even see it
-        applications.act(session, aw.jtj_staff, application_id=app.id, action="receive")
+        dept_steps.act(session, aw.jtj_staff, application_id=app.id, action="receive")
     with pytest.raises(Invalid):
-        applications.act(session, aw.mzj_staff, application_id=app.id, action="supplement")
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="receive")
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="approve")
+        dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="supplement")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="receive")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve")
     assert app.status == "approved"
     assert app.result_credential_id is None
     with pytest.raises(Conflict):
-        applications.act(session, aw.mzj_staff, application_id=app.id, action="approve")
+        dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve")
 
 
 def test_instant_item_is_decided_on_submission(session: Session, aw: AppWorld) -> None:
     app = applications.start_draft(session, aw.resident, item_code="t-instant")
-    app = applications.submit(
+    app = submission.submit(
         session, aw.resident, application_id=app.id, form={"name": "王秀英", "purpose": "出行"}, consent=False
     )
     assert app.status == "approved"
@@ -138,11 +140,11 @@ def test_instant_item_is_decided_on_submission(session: Session, aw: AppWorld) -
 def test_consent_is_required_and_recorded_per_credential(session: Session, aw: AppWorld) -> None:
     app = applications.start_draft(session, aw.resident, item_code="t-elderly")
     with pytest.raises(Invalid) as exc:
-        applications.submit(session, aw.resident, application_id=app.id, consent=False)
+        submission.submit(session, aw.resident, application_id=app.id, consent=False)
     assert [d.field for d in exc.value.details] == ["consent"]
     assert app.status == "draft"
     uses_before = _count(session, CredentialUse)
-    applications.submit(session, aw.resident, application_id=app.id, consent=True)
+    submission.submit(session, aw.resident, application_id=app.id, consent=True)
     uses = list(session.scalars(select(CredentialUse).where(CredentialUse.subject_id == app.no)))
     assert len(uses) == 1 == _count(session, CredentialUse) - uses_before
     assert uses[0].credential_id == app.credential_ids[0]
@@ -161,7 +163,7 @@ def test_schema_errors_are_field_level_and_nothing_is_stored(session: Session, a
         "code": "12",
     }
     with pytest.raises(Invalid) as exc:
-        applications.submit(session, aw.resident, application_id=app.id, form=bad, consent=True)
+        submission.submit(session, aw.resident, application_id=app.id, form=bad, consent=True)
     fields = {d.field: d for d in exc.value.details}
     # the name comes from the resident record, so the typed "王" is not even looked at
     assert set(fields) == {"household_size", "income", "reason", "kind", "since", "code"}
@@ -173,7 +175,7 @@ def test_schema_errors_are_field_level_and_nothing_is_stored(session: Session, a
     assert app.submitted_at is None
     assert _count(session, ApplicationDepartment) == 0
     with pytest.raises(Invalid) as missing:
-        applications.submit(session, aw.resident, application_id=app.id, form={}, consent=True)
+        submission.submit(session, aw.resident, application_id=app.id, form={}, consent=True)
     assert {d.field for d in missing.value.details} == {"household_size", "reason", "kind"}
     assert translate(missing.value.details[0].message, "zh_CN") == "此项必填。"
 
@@ -194,7 +196,7 @@ def test_bad_drafts_are_refused(session: Session, aw: AppWorld) -> None:
         applications.save_draft(session, aw.resident, application_id=app.id, form=["not", "a", "form"])
     with pytest.raises(NotFound):
         applications.save_draft(session, aw.neighbour, application_id=app.id, form={})
-    applications.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
+    submission.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
     with pytest.raises(Conflict):
         applications.save_draft(session, aw.resident, application_id=app.id, form={})
 
@@ -205,7 +207,7 @@ def test_no_department_found_is_a_clear_error(session: Session, aw: AppWorld) ->
     add_item(session, "t-nodept", department_kinds=["zzz"], form_schema={})
     app = applications.start_draft(session, aw.resident, item_code="t-nodept")
     with pytest.raises(Invalid) as exc:
-        applications.submit(session, aw.resident, application_id=app.id, consent=False)
+        submission.submit(session, aw.resident, application_id=app.id, consent=False)
     [detail] = exc.value.details
     assert detail.field == "item_code"
     assert detail.params == {"kind": "zzz"}
@@ -214,12 +216,12 @@ def test_no_department_found_is_a_clear_error(session: Session, aw: AppWorld) ->
 
 def test_supplement_lists_everything_and_resumes(session: Session, aw: AppWorld) -> None:
     app = applications.start_draft(session, aw.resident, item_code="t-single")
-    applications.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
+    submission.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
     with pytest.raises(Invalid) as empty:
-        applications.request_supplement(session, aw.mzj_staff, application_id=app.id, items=[])
+        dept_steps.request_supplement(session, aw.mzj_staff, application_id=app.id, items=[])
     assert empty.value.details[0].field == "items"
     with pytest.raises(Invalid) as bad:
-        applications.request_supplement(
+        dept_steps.request_supplement(
             session,
             aw.mzj_staff,
             application_id=app.id,
@@ -231,7 +233,7 @@ def test_supplement_lists_everything_and_resumes(session: Session, aw: AppWorld)
         )
     assert [d.field for d in bad.value.details] == ["items.0.reason", "items.1.key", "items.2.key"]
     assert app.status == "submitted"
-    request = applications.request_supplement(
+    request = dept_steps.request_supplement(
         session,
         aw.mzj_staff,
         application_id=app.id,
@@ -240,20 +242,20 @@ def test_supplement_lists_everything_and_resumes(session: Session, aw: AppWorld)
     assert app.status == "supplement"
     assert len(request.items) == 2
     with pytest.raises(Conflict):
-        applications.act(session, aw.mzj_staff, application_id=app.id, action="approve")
+        dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve")
     with pytest.raises(Invalid) as unanswered:
-        applications.answer_supplement(session, aw.resident, application_id=app.id, form={"reason": "失业"})
+        dept_steps.answer_supplement(session, aw.resident, application_id=app.id, form={"reason": "失业"})
     assert [d.field for d in unanswered.value.details] == ["income"]
     with pytest.raises(Forbidden):
-        applications.answer_supplement(session, aw.mzj_staff, application_id=app.id, form={})
-    applications.answer_supplement(session, aw.resident, application_id=app.id, form={"reason": "失业", "income": 0})
+        dept_steps.answer_supplement(session, aw.mzj_staff, application_id=app.id, form={})
+    dept_steps.answer_supplement(session, aw.resident, application_id=app.id, form={"reason": "失业", "income": 0})
     assert app.status == "submitted"
     assert applications.form_of(app)["reason"] == "失业"
     assert session.get(SupplementRequest, request.id).answered_at is not None  # type: ignore[union-attr]
     with pytest.raises(Conflict):
-        applications.answer_supplement(session, aw.resident, application_id=app.id, form={"reason": "再次"})
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="receive")
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="approve")
+        dept_steps.answer_supplement(session, aw.resident, application_id=app.id, form={"reason": "再次"})
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="receive")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve")
     assert app.status == "approved"
 
 
@@ -268,7 +270,7 @@ def test_scope_of_departments_and_areas(session: Session, aw: AppWorld) -> None:
     with pytest.raises(NotFound):  # a draft is the applicant's own
         applications.get_visible(session, aw.commander, draft.id)
     with pytest.raises(NotFound):
-        applications.act(session, aw.mzj_b_staff, application_id=app.id, action="receive")
+        dept_steps.act(session, aw.mzj_b_staff, application_id=app.id, action="receive")
     rows, total = applications.list_applications(session, aw.mzj_staff, view="inbox", params=PageParams())
     assert [a.id for a in rows] == [app.id]
     assert total == 1
@@ -289,7 +291,7 @@ def test_a_clerk_files_for_a_resident(session: Session, aw: AppWorld) -> None:
     assert app.filed_by_account_id == aw.clerk.account_id
     assert app.applicant_account_id == aw.resident_account_id
     assert app.applicant_person_id == aw.person.id
-    applications.submit(session, aw.clerk, application_id=app.id, consent=True)
+    submission.submit(session, aw.clerk, application_id=app.id, consent=True)
     assert app.status == "submitted"
     assert app.channel == "counter"
     use = session.scalar(select(CredentialUse).where(CredentialUse.subject_id == app.no))
@@ -297,14 +299,14 @@ def test_a_clerk_files_for_a_resident(session: Session, aw: AppWorld) -> None:
     assert use.account_id == aw.clerk.account_id
     assert applications.get_visible(session, aw.resident, app.id) is app  # the resident follows it
     with pytest.raises(Forbidden):  # only the clerk who filed it submits its steps
-        applications.answer_supplement(session, aw.resident, application_id=app.id, form={})
+        dept_steps.answer_supplement(session, aw.resident, application_id=app.id, form={})
     with pytest.raises(Invalid):  # a resident outside the clerk's district
         applications.start_draft(session, aw.clerk_b, item_code="t-elderly", person_id=aw.person.id)
 
 
 def test_bundle_is_one_form_and_one_submission(session: Session, aw: AppWorld) -> None:
     form = {**SINGLE_FORM, "purpose": "一件事"}
-    apps = applications.submit_bundle(session, aw.resident, bundle_code="t-bundle", form=form, consent=True)
+    apps = submission.submit_bundle(session, aw.resident, bundle_code="t-bundle", form=form, consent=True)
     assert [a.item_code for a in apps] == ["t-single", "t-instant"]
     assert len({a.bundle_group for a in apps}) == 1
     assert apps[0].bundle_code == "t-bundle"
@@ -315,18 +317,18 @@ def test_bundle_is_one_form_and_one_submission(session: Session, aw: AppWorld) -
 def test_bundle_errors_leave_nothing(session: Session, aw: AppWorld) -> None:
     before = _count(session, Application)
     with pytest.raises(Invalid) as exc:
-        applications.submit_bundle(session, aw.resident, bundle_code="t-bundle", form={"name": "王秀英"}, consent=True)
+        submission.submit_bundle(session, aw.resident, bundle_code="t-bundle", form={"name": "王秀英"}, consent=True)
     assert {"household_size", "reason", "kind", "purpose"} <= {d.field for d in exc.value.details}
     session.rollback()
     assert _count(session, Application) == before
     with pytest.raises(Invalid):
-        applications.submit_bundle(session, aw.resident, bundle_code="nope", form={}, consent=True)
+        submission.submit_bundle(session, aw.resident, bundle_code="nope", form={}, consent=True)
 
 
 def test_progress_shows_holders_since_and_deadlines(session: Session, aw: AppWorld) -> None:
     app = _elderly(session, aw, now=MONDAY)
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="receive", now=MONDAY + timedelta(hours=1))
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="approve", now=MONDAY + timedelta(hours=2))
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="receive", now=MONDAY + timedelta(hours=1))
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve", now=MONDAY + timedelta(hours=2))
     steps = progress_mod.progress(session, aw.resident, app.id)
     assert [s.key for s in steps] == ["applied", "submitted", "approving"]
     applied, received, approving = steps
@@ -339,7 +341,7 @@ def test_progress_shows_holders_since_and_deadlines(session: Session, aw: AppWor
     assert approving.since == MONDAY + timedelta(hours=1)
     assert approving.deadline == app.due_at
     assert [(p.name, p.done) for p in approving.parties] == [("甲区民政局", True), ("甲区交通运输局", False)]
-    applications.act(session, aw.jtj_staff, application_id=app.id, action="approve", now=MONDAY + timedelta(hours=3))
+    dept_steps.act(session, aw.jtj_staff, application_id=app.id, action="approve", now=MONDAY + timedelta(hours=3))
     steps = progress_mod.progress(session, aw.resident, app.id)
     assert steps[-1].key == "approved"
     assert steps[-1].current
@@ -350,21 +352,21 @@ def test_progress_shows_holders_since_and_deadlines(session: Session, aw: AppWor
 
 def test_rating_once_and_one_change(session: Session, aw: AppWorld) -> None:
     app = applications.start_draft(session, aw.resident, item_code="t-single")
-    applications.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
+    submission.submit(session, aw.resident, application_id=app.id, form=SINGLE_FORM, consent=False)
     with pytest.raises(Conflict):
-        applications.rate(session, aw.resident, application_id=app.id, level=5)
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="receive")
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="approve")
+        dept_steps.rate(session, aw.resident, application_id=app.id, level=5)
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="receive")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve")
     with pytest.raises(Invalid):
-        applications.rate(session, aw.resident, application_id=app.id, level=9)
+        dept_steps.rate(session, aw.resident, application_id=app.id, level=9)
     with pytest.raises(Forbidden):
-        applications.rate(session, aw.mzj_staff, application_id=app.id, level=5)
-    first = applications.rate(session, aw.resident, application_id=app.id, level=5)
-    second = applications.rate(session, aw.resident, application_id=app.id, level=2, comment="太慢")
+        dept_steps.rate(session, aw.mzj_staff, application_id=app.id, level=5)
+    first = dept_steps.rate(session, aw.resident, application_id=app.id, level=5)
+    second = dept_steps.rate(session, aw.resident, application_id=app.id, level=2, comment="太慢")
     assert (first.revision, second.revision) == (1, 2)
     assert app.rating == 2
     with pytest.raises(Conflict):
-        applications.rate(session, aw.resident, application_id=app.id, level=4)
+        dept_steps.rate(session, aw.resident, application_id=app.id, level=4)
     rows = session.scalars(select(Rating.level).where(Rating.subject_type == "application"))
     assert sorted(rows) == [2, 5]
 
@@ -391,15 +393,15 @@ def test_notifications_follow_each_step(session: Session, aw: AppWorld) -> None:
     for account_id in staff_ids:
         titles = list(session.scalars(select(Notification.title).where(Notification.account_id == account_id)))
         assert any(app.no in t for t in titles), titles
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="receive")
-    applications.act(session, aw.mzj_staff, application_id=app.id, action="approve")
-    applications.act(session, aw.jtj_staff, application_id=app.id, action="approve")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="receive")
+    dept_steps.act(session, aw.mzj_staff, application_id=app.id, action="approve")
+    dept_steps.act(session, aw.jtj_staff, application_id=app.id, action="approve")
     session.commit()
     mine = list(session.scalars(select(Notification).where(Notification.account_id == aw.resident_account_id)))
     assert len(mine) >= 3  # submitted, received, approved
     assert any("sms" in n.channels for n in mine)
     assert session.scalar(select(func.count()).select_from(SmsMessage)) >= 1
-    applications.rate(session, aw.resident, application_id=app.id, level=1, comment="差")
+    dept_steps.rate(session, aw.resident, application_id=app.id, level=1, comment="差")
     session.commit()
     for account_id in staff_ids:
         titles = list(session.scalars(select(Notification.title).where(Notification.account_id == account_id)))

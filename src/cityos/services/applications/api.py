@@ -10,7 +10,7 @@ from cityos.core.actor import Actor
 from cityos.core.http import DbSession
 from cityos.core.pagination import PageQuery
 from cityos.identity.deps import CurrentActor
-from cityos.services.applications import progress, service
+from cityos.services.applications import progress, service, steps, submission
 from cityos.services.applications.models import Application, SupplementRequest
 from cityos.services.applications.schemas import (
     ActIn,
@@ -111,7 +111,7 @@ def save_draft(application_id: int, body: FormIn, session: DbSession, actor: Cur
 def submit(application_id: int, body: SubmitIn, session: DbSession, actor: CurrentActor) -> ApplicationRead:
     """Check the form against the item's schema and start the process; ``consent`` authorises
     the use of the e-licences listed by the prefill."""
-    app = service.submit(session, actor, application_id=application_id, form=body.form, consent=body.consent)
+    app = submission.submit(session, actor, application_id=application_id, form=body.form, consent=body.consent)
     return read(app, actor)
 
 
@@ -124,7 +124,7 @@ def take_action(
     actor: CurrentActor,
 ) -> ApplicationRead:
     """A department's step: receive (受理), approve (准予), reject (不予许可, with a comment)."""
-    app = service.act(session, actor, application_id=application_id, action=action, comment=body.comment)
+    app = steps.act(session, actor, application_id=application_id, action=action, comment=body.comment)
     return read(app, actor)
 
 
@@ -133,14 +133,14 @@ def request_supplement(
     application_id: int, body: SupplementIn, session: DbSession, actor: CurrentActor
 ) -> SupplementRequest:
     """一次性告知: everything missing at once, each item with its reason."""
-    return service.request_supplement(
+    return steps.request_supplement(
         session, actor, application_id=application_id, items=[i.model_dump() for i in body.items]
     )
 
 
 @router.post("/applications/{application_id}/supplement-answer", response_model=ApplicationRead)
 def answer_supplement(application_id: int, body: FormIn, session: DbSession, actor: CurrentActor) -> ApplicationRead:
-    app = service.answer_supplement(session, actor, application_id=application_id, form=body.form)
+    app = steps.answer_supplement(session, actor, application_id=application_id, form=body.form)
     return read(app, actor)
 
 
@@ -153,7 +153,7 @@ def get_progress(application_id: int, session: DbSession, actor: CurrentActor) -
 @router.post("/applications/{application_id}/rating", response_model=RatingRead, status_code=201)
 def rate(application_id: int, body: RatingIn, session: DbSession, actor: CurrentActor) -> Any:
     """好差评 of a decided application: 5 非常满意 … 1 非常不满意; one re-rating."""
-    return service.rate(session, actor, application_id=application_id, level=body.level, comment=body.comment)
+    return steps.rate(session, actor, application_id=application_id, level=body.level, comment=body.comment)
 
 
 @router.get("/service-items/{item_code}/prefill", response_model=PrefillRead)
@@ -173,7 +173,7 @@ def submit_bundle(
     bundle_code: Annotated[str, Path(max_length=32)], body: BundleSubmitIn, session: DbSession, actor: CurrentActor
 ) -> list[ApplicationRead]:
     """一件事一次办: one form, one submission, an application per item of the bundle."""
-    apps = service.submit_bundle(
+    apps = submission.submit_bundle(
         session,
         actor,
         bundle_code=bundle_code,

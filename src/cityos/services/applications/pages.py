@@ -20,7 +20,7 @@ from cityos.core.pagination import PageParams
 from cityos.identity.deps import OptionalActor
 from cityos.people import service as people
 from cityos.people.models import Person
-from cityos.services.applications import progress, schemaform, service
+from cityos.services.applications import progress, schemaform, service, steps, submission
 from cityos.services.applications.models import Application, ApplicationStatus
 from cityos.services.catalogue.models import ServiceItem
 from cityos.services.licences.models import Credential
@@ -155,7 +155,7 @@ async def apply_submit(code: str, request: Request, session: DbSession, actor: P
             known = {k: v for k, v in values.items() if k not in service.PII_FIELDS}
             service.save_draft(session, actor, application_id=app.id, form=known)
             return RedirectResponse(f"/applications/{app.id}?saved=1", status_code=303)
-        service.submit(session, actor, application_id=app.id, form=values, consent=raw.get("consent") == "1")
+        submission.submit(session, actor, application_id=app.id, form=values, consent=raw.get("consent") == "1")
     except DomainError as exc:
         errors = refused(request, session, actor, exc)
         return _apply_page(
@@ -187,8 +187,8 @@ def _bundle_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    bundle, items, schema = service.bundle_form(session, code)
-    filled = service.bundle_prefill(session, actor, bundle_code=code, person_id=person_id)
+    bundle, items, schema = submission.bundle_form(session, code)
+    filled = submission.bundle_prefill(session, actor, bundle_code=code, person_id=person_id)
     context = _form_context(session, actor, schema=schema, filled=filled, values=values or {}, region_path=None)
     return render(
         request,
@@ -223,12 +223,12 @@ def bundle_form(
 @router.post("/services/bundles/{code}/apply", response_class=HTMLResponse)
 async def bundle_submit(code: str, request: Request, session: DbSession, actor: PageActor) -> Response:
     raw = await _posted(request)
-    _, _, schema = service.bundle_form(session, code)
+    _, _, schema = submission.bundle_form(session, code)
     values = schemaform.coerce(schema, raw)
     person_id = int(raw["person_id"]) if raw.get("person_id", "").isdigit() else None
     channel = raw.get("channel") or "online"
     try:
-        apps = service.submit_bundle(
+        apps = submission.submit_bundle(
             session,
             actor,
             bundle_code=code,
@@ -319,7 +319,7 @@ def _detail(
     staff_can_act = my_row is not None and my_row.decision is None and app.status in service.OPEN
     supplement = service.open_supplement(session, app)
     schema = (item.form_schema if item else {}) or {}
-    keys = service.supplement_keys(item) if item else {}
+    keys = steps.supplement_keys(item) if item else {}
     rateable = (
         app.status in service.DECIDED
         and actor.account_id is not None
@@ -392,7 +392,7 @@ def _refused_step(request: Request, session: Session, actor: Actor, application_
 async def act(application_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
     raw = await _posted(request)
     try:
-        service.act(
+        steps.act(
             session, actor, application_id=application_id, action=raw.get("action", ""), comment=raw.get("comment")
         )
     except Invalid as exc:
@@ -409,7 +409,7 @@ async def supplement(application_id: int, request: Request, session: DbSession, 
         if key.startswith("need.")
     ]
     try:
-        service.request_supplement(session, actor, application_id=application_id, items=items)
+        steps.request_supplement(session, actor, application_id=application_id, items=items)
     except Invalid as exc:
         return _refused_step(request, session, actor, application_id, exc)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)
@@ -423,7 +423,7 @@ async def supplement_answer(application_id: int, request: Request, session: DbSe
     values = schemaform.coerce((item.form_schema if item else {}) or {}, raw)
     values = {k: v for k, v in values.items() if k in raw}
     try:
-        service.answer_supplement(session, actor, application_id=application_id, form=values)
+        steps.answer_supplement(session, actor, application_id=application_id, form=values)
     except Invalid as exc:
         return _refused_step(request, session, actor, application_id, exc)
     return RedirectResponse(f"/applications/{application_id}", status_code=303)
@@ -434,7 +434,7 @@ async def rate(application_id: int, request: Request, session: DbSession, actor:
     raw = await _posted(request)
     level = raw.get("level", "")
     try:
-        service.rate(
+        steps.rate(
             session,
             actor,
             application_id=application_id,

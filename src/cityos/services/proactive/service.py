@@ -399,15 +399,16 @@ def apply(session: Session, actor: Actor, *, offer_id: int) -> OfferApplication:
     data and e-licences, consent given by the tap. When the form is incomplete, nothing is
     submitted: an item's draft keeps the pre-filled values and the resident is sent to finish it."""
     from cityos.services.applications import service as applications
+    from cityos.services.applications import submission
 
     offer = get_own(session, actor, offer_id)
     actor.require("application:submit")
     _open(offer)
     if offer.bundle_code is not None:
-        form = dict(applications.bundle_prefill(session, actor, bundle_code=offer.bundle_code).values)
+        form = dict(submission.bundle_prefill(session, actor, bundle_code=offer.bundle_code).values)
         try:
             with session.begin_nested():
-                filed = applications.submit_bundle(
+                filed = submission.submit_bundle(
                     session, actor, bundle_code=offer.bundle_code, form=form, consent=True, channel="proactive"
                 )
         except Invalid as exc:
@@ -430,7 +431,7 @@ def apply(session: Session, actor: Actor, *, offer_id: int) -> OfferApplication:
         return _applied(session, offer, [draft])
     try:
         with session.begin_nested():
-            submitted = applications.submit(session, actor, application_id=draft.id, form=None, consent=True)
+            submitted = submission.submit(session, actor, application_id=draft.id, form=None, consent=True)
     except Invalid as exc:
         return OfferApplication(
             offer,
