@@ -80,7 +80,8 @@ def test_visitor_pays_by_the_hour_on_exit(session: Session, pw: PropWorld) -> No
     visitor_space, _ = device(session, pw, "parking_spot", "V-001", visitor=True)
     at = utcnow() - timedelta(hours=3)
     entered = parking.camera_read(session, camera, plate="渝B99999", direction="in", at=at)
-    assert entered.visit.visitor and entered.visit.space_id == visitor_space.id
+    assert entered.visit.visitor
+    assert entered.visit.space_id == visitor_space.id
     assert parking.occupancy(session, region_path=pw.estate.path) == (1, 1)
     quick = parking.camera_read(session, camera, plate="渝B88888", direction="in", at=at)
     assert quick.visit.space_id is None  # no free visitor space: let in all the same

@@ -17,7 +17,7 @@ from cityos.cases import service as cases
 from cityos.cases.models import Case
 from cityos.core.actor import Actor, subtree_clause
 from cityos.core.db import utcnow
-from cityos.core.errors import FieldError, Forbidden, Invalid
+from cityos.core.errors import DomainError, FieldError, Forbidden, Invalid
 from cityos.core.i18n import N_, translate
 from cityos.places.devices import service as devices
 from cityos.places.devices.models import Device, DeviceStatus
@@ -196,9 +196,9 @@ def _open_repair(session: Session, device: Device, fault: FacilityFault, estate:
             lat=lat,
             detail=fault.detail or title,
         )
-    except Invalid:
-        # Outside the city's map or categories not installed: the fault is kept and shown; the
-        # office files the repair by hand.
+    except DomainError:
+        # Outside the city's map, or the repair categories or process not installed: the fault is
+        # kept and shown; the office files the repair by hand.
         log.warning("property.fault_case_refused", device_id=device.id)
         return None
     return case.id
