@@ -130,6 +130,7 @@ def dashboard(
         "wall": wall,
         "errors": {},
         "day_value": day or "",
+        "today": service.local_today().isoformat(),
     }
     if campaign_id is not None and campaign is None:
         service.get_campaign(session, actor, campaign_id)  # 404, as the API answers
