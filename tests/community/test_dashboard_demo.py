@@ -43,3 +43,34 @@ def test_demo_community_sign_ins_and_seeds(session_factory: sessionmaker[Session
     seen = service.dashboard(session, actor_for_account(session, street), region_id=community.id)
     assert seen.people is not None
     assert seen.people.residents == dash.people.residents
+
+
+def test_cli_prints_the_dashboard(cli_db: str) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cityos.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "generate", "--size", "tiny"]).exit_code == 0
+    from cityos.core.db import make_engine
+
+    engine = make_engine(cli_db)
+    try:
+        with Session(engine) as session:
+            community = session.scalars(select(Region).where(Region.level == "community").order_by(Region.id)).first()
+            assert community is not None
+            code, region_id = community.code, community.id
+    finally:
+        engine.dispose()
+    shown = runner.invoke(app, ["community", "dashboard", code])
+    assert shown.exit_code == 0, shown.output
+    assert "residents" in shown.output
+    as_json = runner.invoke(app, ["community", "dashboard", str(region_id), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output)["region"]["id"] == region_id
+    missing = runner.invoke(app, ["community", "dashboard", "no-such-code"])
+    assert missing.exit_code == 2
+    assert "no region" in missing.output

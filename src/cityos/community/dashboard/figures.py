@@ -1,8 +1,9 @@
 """The queries behind 一屏观社区, one per panel of 人地事物情, each over one region subtree.
 
 Every figure is a count or a share; no query here returns a person's name or number. The
-per-building figures (rooms, occupied rooms, residents, open cases) are bucketed in Python from
-materialised paths, so a community of 20,000 residents costs a handful of index range scans.
+per-building figures (rooms, occupied rooms, residents) are grouped in SQL by the rooms' parents and
+open cases are bucketed from materialised paths, so a community of 20,000 residents costs a handful
+of index range scans.
 
 Definitions:
 - residents: persons whose current place (``Person.region_path``) lies in the subtree.
@@ -10,7 +11,8 @@ Definitions:
 - owners, tenants …: persons with a current residence (``until`` empty or later than today) in a
   room of the subtree, by the residence's relation (a person counted once per relation).
 - age bands: 5-year bands of the age on ``today`` (0–4 … 95–99, 100+), by gender.
-- occupied room: a room where at least one resident lives; occupancy = occupied / rooms.
+- occupied room: a room where at least one resident lives; occupancy = occupied / rooms; a
+  building's residents are the residents of its rooms.
 - open case: a case in the subtree that is not closed and not merged into another; overdue: open
   past its due time.
 """
@@ -212,8 +214,44 @@ class Places:
 
 
 @dataclass
+class _Shape:
+    """The columns of a building or estate the map needs (no ORM object: a dashboard loads hundreds)."""
+
+    id: int
+    name: str
+    path: str
+    parent_id: int | None
+    geometry: dict[str, Any] | None
+    floors: Any
+    min_lon: float | None
+    min_lat: float | None
+    max_lon: float | None
+    max_lat: float | None
+
+
+def _shapes(session: Session, *where: Any) -> list[_Shape]:
+    rows = session.execute(
+        select(
+            Region.id,
+            Region.name,
+            Region.path,
+            Region.parent_id,
+            Region.geometry,
+            Region.attrs["floors"].as_string(),
+            Region.min_lon,
+            Region.min_lat,
+            Region.max_lon,
+            Region.max_lat,
+        )
+        .where(*where)
+        .order_by(Region.path)
+    ).all()
+    return [_Shape(*row) for row in rows]
+
+
+@dataclass
 class _Building:
-    region: Region
+    region: _Shape
     estate: str = ""
     rooms: int = 0
     occupied: int = 0
@@ -249,37 +287,34 @@ def places(session: Session, path: str, *, max_buildings: int = MAX_BUILDINGS) -
         )
         return _places(levels, int(occupied or 0), [], [], truncated=True)
 
-    rows = session.scalars(
-        select(Region)
-        .where(subtree_clause(Region.path, path), Region.level == RegionLevel.BUILDING)
-        .order_by(Region.path)
-    ).all()
+    rows = _shapes(session, subtree_clause(Region.path, path), Region.level == RegionLevel.BUILDING)
     buildings = {b.id: _Building(b) for b in rows}
     estate_ids = {b.parent_id for b in rows if b.parent_id is not None}
-    estates = list(session.scalars(select(Region).where(Region.id.in_(estate_ids)))) if estate_ids else []
+    estates = _shapes(session, Region.id.in_(estate_ids)) if estate_ids else []
     names = {e.id: e.name for e in estates}
     for b in buildings.values():
         b.estate = names.get(b.region.parent_id or 0, "")
-    room_paths = set(
-        session.scalars(select(Region.path).where(subtree_clause(Region.path, path), Region.level == RegionLevel.ROOM))
+    # Per room: its residents (one index count on person.region_id), grouped by the room's parent
+    # (a unit, or the building itself); units are then mapped to their buildings.
+    in_area = subtree_clause(Region.path, path)
+    living = select(func.count()).where(Person.region_id == Region.id).correlate(Region).scalar_subquery().label("n")
+    per_room = select(Region.parent_id.label("parent"), living).where(in_area, Region.level == RegionLevel.ROOM)
+    rooms = per_room.subquery()
+    unit_of = dict(
+        session.execute(select(Region.id, Region.parent_id).where(in_area, Region.level == RegionLevel.UNIT)).all()
     )
     occupied = 0
-    for person_path, count in session.execute(
-        select(Person.region_path, func.count())
-        .where(subtree_clause(Person.region_path, path))
-        .group_by(Person.region_path)
+    for parent, count, filled, residents in session.execute(
+        select(rooms.c.parent, func.count(), func.sum(case((rooms.c.n > 0, 1), else_=0)), func.sum(rooms.c.n)).group_by(
+            rooms.c.parent
+        )
     ):
-        owner = _owner(person_path, buildings)
+        occupied += int(filled or 0)
+        owner = buildings.get(parent) or buildings.get(unit_of.get(parent) or 0)
         if owner is not None:
-            owner.residents += int(count)
-        if person_path in room_paths:
-            occupied += 1
-            if owner is not None:
-                owner.occupied += 1
-    for room_path in room_paths:
-        owner = _owner(room_path, buildings)
-        if owner is not None:
-            owner.rooms += 1
+            owner.rooms += int(count)
+            owner.occupied += int(filled or 0)
+            owner.residents += int(residents or 0)
     for (case_path,) in session.execute(
         select(Case.region_path).where(
             subtree_clause(Case.region_path, path), Case.closed_at.is_(None), Case.duplicate_of.is_(None)
@@ -292,7 +327,7 @@ def places(session: Session, path: str, *, max_buildings: int = MAX_BUILDINGS) -
     return _places(levels, occupied, list(buildings.values()), inside, truncated=False)
 
 
-def _bounds(regions: list[Region]) -> list[float] | None:
+def _bounds(regions: list[_Shape]) -> list[float] | None:
     shaped = [r for r in regions if r.geometry and r.min_lon is not None]
     if not shaped:
         return None
@@ -304,7 +339,7 @@ def _bounds(regions: list[Region]) -> list[float] | None:
     ]
 
 
-def _outline(estate: Region, buildings: int) -> dict[str, Any]:
+def _outline(estate: _Shape, buildings: int) -> dict[str, Any]:
     return {
         "type": "Feature",
         "id": estate.id,
@@ -317,7 +352,7 @@ def _places(
     levels: dict[str, int],
     occupied: int,
     buildings: list[_Building],
-    estates: list[Region],
+    estates: list[_Shape],
     *,
     truncated: bool,
 ) -> Places:
@@ -341,16 +376,20 @@ def _places(
 
 
 def floors_of(region: Region) -> int:
-    raw = (region.attrs or {}).get("floors")
+    """The building's floor count from ``attrs["floors"]`` (1 when missing or not a number)."""
+    return _floors((region.attrs or {}).get("floors"))
+
+
+def _floors(raw: Any) -> int:
     try:
-        floors = int(raw) if raw is not None else 1
+        floors = int(float(raw)) if raw is not None else 1
     except (TypeError, ValueError):
         floors = 1
     return max(floors, 1)
 
 
 def _feature(b: _Building) -> dict[str, Any]:
-    floors = floors_of(b.region)
+    floors = _floors(b.region.floors)
     return {
         "type": "Feature",
         "id": b.region.id,
