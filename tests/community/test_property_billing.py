@@ -65,6 +65,7 @@ def test_billing_run_is_exact_in_fen_and_idempotent(session: Session, pw: PropWo
         room_id=pw.room.id,
         since=parse_period(LAST)[0].date(),
     )
+    pw.room2.attrs = {"area": "not known"}  # unreadable: the default area
     run = billing.run_billing(session, pw.manager, estate_id=pw.estate.id, period=LAST)
     by = {(b.room_id, b.kind): b for b in run.created}
     # 89.5 m² × 2.55 元 = 228.225 元 → 22823 fen (halves up); 90 m² default × 2.55 = 229.50 元

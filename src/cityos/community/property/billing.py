@@ -108,9 +108,15 @@ def _building_of(room: Region, buildings: dict[int, Region]) -> int | None:
 
 
 def _area(room: Region, tariff: Tariff) -> Decimal:
-    area = (room.attrs or {}).get("area")
-    if isinstance(area, int | float) and not isinstance(area, bool) and 0 < area <= 100_000:
-        return Decimal(str(area))
+    """The room's floor area (``attrs["area"]``, m², a number or a numeric string), else the default."""
+    raw = (room.attrs or {}).get("area")
+    if raw is not None and not isinstance(raw, bool):
+        try:
+            area = Decimal(str(raw))
+        except (InvalidOperation, ValueError):
+            area = Decimal(0)
+        if area.is_finite() and 0 < area < 100_000:
+            return area
     return Decimal(str(tariff.default_area_m2))
 
 
