@@ -33,6 +33,7 @@ from cityos.emergency.addressbook.sync import (
     auto_key,
     homes,
     local_today,
+    local_zone,
     path_ids,
     prefixes,
     sync_groups,
@@ -42,6 +43,7 @@ from cityos.places.models import Region, RegionLevel
 
 __all__ = [
     "SyncResult",
+    "local_zone",
     "broadcast",
     "building_lead",
     "groups_for",
@@ -521,6 +523,26 @@ def lead_candidates(session: Session, actor: Actor, *, building: Region, limit: 
         .limit(limit)
     ).all()
     return list(rows)
+
+
+def team_candidates(session: Session, actor: Actor, *, region: Region, limit: int = 200) -> list[Account]:
+    """Staff, grid workers and volunteers of a place (scoped to it, inside it or above it, within
+    the actor's area): whom a group made by staff is usually made of."""
+    return list(
+        session.scalars(
+            select(Account)
+            .join(AccountRole, AccountRole.account_id == Account.id)
+            .where(
+                AccountRole.role.in_(sorted(LEAD_ROLES)),
+                Account.active.is_(True),
+                subtree_clause(Account.scope_path, actor.scope_path),
+                or_(Account.scope_path.in_(prefixes(region.path)), subtree_clause(Account.scope_path, region.path)),
+            )
+            .distinct()
+            .order_by(Account.display_name, Account.id)
+            .limit(limit)
+        ).all()
+    )
 
 
 def volunteers_in(session: Session, actor: Actor, *, region: Region, limit: int = 200) -> list[Account]:

@@ -53,8 +53,13 @@ def auto_key(level: str, region_id: int) -> str:
     return f"{level}:{region_id}"
 
 
+def local_zone() -> ZoneInfo:
+    """The city's time zone (dates and times are shown and counted in it)."""
+    return ZoneInfo(get_settings().timezone)
+
+
 def local_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(ZoneInfo(get_settings().timezone)).date()
+    return (now or utcnow()).astimezone(local_zone()).date()
 
 
 def current_residence(today: date) -> Any:
