@@ -108,6 +108,18 @@ def test_console_forms_show_field_errors(client: TestClient, session: Session, p
     listed = c.get(f"/property/devices?estate={pw.estate.id}", headers=ZH)
     assert "LIFT-9" in listed.text
     assert "dk_" not in listed.text  # the key is shown once
+    lease = c.post(
+        "/property/leases", data={"estate": pw.estate.id, "space_id": "999999", "room_id": pw.room.id}, headers=ZH
+    )
+    assert lease.status_code == 422
+    assert 'data-testid="error-space_id"' in lease.text
+    locker = c.post(
+        "/property/devices",
+        data={"estate": pw.estate.id, "kind": "locker", "code": "L-9", "name": "柜", "compartments": "0"},
+        headers=ZH,
+    )
+    assert locker.status_code == 422
+    assert "请填写格口数，1 到 200。" in locker.text
     check = c.post("/property/sorting-checks", data={"estate": pw.estate.id, "room_id": pw.room.id}, headers=ZH)
     assert check.status_code == 422
     assert 'data-testid="error-correct"' in check.text

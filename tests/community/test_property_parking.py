@@ -167,6 +167,9 @@ def test_plates_and_leases_bad_input_and_scope(session: Session, pw: PropWorld) 
     with pytest.raises(NotFound):
         parking.end_lease(session, pw.other_manager, lease_id=lease.id)
     assert parking.end_lease(session, pw.manager, lease_id=lease.id).until is not None
+    lease.until = lease.until - timedelta(days=2)  # type: ignore[operator]
+    with pytest.raises(Conflict):
+        parking.end_lease(session, pw.manager, lease_id=lease.id)
     assert [v.plate for v in parking.my_vehicles(session, pw.resident)] == ["川A12345"]
     assert parking.my_vehicles(session, pw.neighbour) == []
     assert parking.vehicles(session, pw.other_manager, estate_id=pw.estate2.id) == []
