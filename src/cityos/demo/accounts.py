@@ -46,6 +46,8 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     # 智慧社区: the community office of the demo estate's community, and its street, read-only.
     DemoAccount(Role.COMMUNITY_STAFF, "demo-community", "the community of demo-property's estate", "演示社区工作者"),
     DemoAccount(Role.STREET_OBSERVER, "demo-street", "the street of that community (read-only)", "演示街道观察员"),
+    # 应急: the building lead (楼栋长) of the demo resident's building in the demo estate.
+    DemoAccount(Role.VOLUNTEER, "demo-volunteer", "the demo resident's building (楼栋长)", "演示志愿者"),
 )
 
 
@@ -79,6 +81,30 @@ class DemoAnchors:
     street: Scope | None = None
 
 
+def _volunteer_building(writer: BulkWriter, anchors: DemoAnchors) -> Scope | None:
+    """The building of the demo estate where the demo resident lives (else its first building)."""
+    from sqlalchemy import select
+
+    from cityos.people.models import Person
+    from cityos.places.models import LEVEL_DEPTH, Region, RegionLevel
+
+    writer.flush()
+    session = writer.session
+    home = session.scalar(select(Person.region_path).where(Person.id == anchors.resident_person_id))
+    depth = LEVEL_DEPTH[RegionLevel.BUILDING]
+    ids = [int(p) for p in (home or "").strip("/").split("/") if p]
+    if home and home.startswith(anchors.estate.path) and len(ids) > depth:
+        row = session.execute(select(Region.id, Region.path).where(Region.id == ids[depth])).first()
+    else:
+        row = session.execute(
+            select(Region.id, Region.path)
+            .where(Region.parent_id == anchors.estate.region_id, Region.level == RegionLevel.BUILDING.value)
+            .order_by(Region.code, Region.id)
+            .limit(1)
+        ).first()
+    return Scope(int(row[0]), str(row[1])) if row is not None else None
+
+
 def create_demo_accounts(writer: BulkWriter, anchors: DemoAnchors, *, password_hash: str) -> int:
     """Write one account per role (and the OAuth2 client); returns how many were written."""
     a = anchors
@@ -100,6 +126,9 @@ def create_demo_accounts(writer: BulkWriter, anchors: DemoAnchors, *, password_h
         scopes["demo-community"] = (a.community, {})
     if a.street is not None:
         scopes["demo-street"] = (a.street, {})
+    building = _volunteer_building(writer, a)
+    if building is not None:
+        scopes["demo-volunteer"] = (building, {})
     now = utcnow()
     written = 0
     for demo in DEMO_ACCOUNTS:
