@@ -52,7 +52,7 @@ def test_the_shop_page_lists_what_is_near_home(client: TestClient, session: Sess
     page = client.get("/shop", headers=ZH)
     assert page.status_code == 200
     text = page.text
-    assert "邻里商业" in text
+    assert "邻里服务" in text
     for word in ("家政", "维修", "3C快修", "生鲜", "洗衣", "开锁", "养老助餐"):
         assert word in text
     assert "干洗店" in text
@@ -71,7 +71,7 @@ def test_the_shop_page_lists_what_is_near_home(client: TestClient, session: Sess
     assert "水电维修" in only
     assert "干洗店" not in only
     en = client.get("/shop")
-    assert "Neighbourhood services" in en.text
+    assert "Services in the neighbourhood" in en.text
     assert "500 m" in en.text
     assert "Housekeeping" in en.text
     # Around the phone's location instead: nothing reaches that far-away point.
