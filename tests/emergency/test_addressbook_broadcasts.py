@@ -45,6 +45,7 @@ def test_a_building_reaches_its_residents_and_staff_only(session: Session, book:
         session, book.staff, target_region_id=w.building.id, title=" 明早 核酸 ", body="8点楼下集合"
     )
     assert row.title == "明早 核酸"
+    assert row.target_name == "阳光小区 1栋"
     assert _recipients(session, row) == {
         book.resident1.id: "resident",
         book.resident2.id: "resident",

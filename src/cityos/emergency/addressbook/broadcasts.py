@@ -142,7 +142,7 @@ def send(
         target_region_id=region.id if region is not None else None,
         group_id=group.id if group is not None else None,
         target_path=target_path,
-        target_name=(region.name if region is not None else group.name)[:160],  # type: ignore[union-attr]
+        target_name=_target_name(session, region, group)[:160],
         title=clean_title,
         body=text,
         urgency=str(urgency),
@@ -165,6 +165,15 @@ def send(
     )
     session.flush()
     return row
+
+
+def _target_name(session: Session, region: Region | None, group: Group | None) -> str:
+    if group is not None:
+        return group.name
+    assert region is not None
+    if region.level == RegionLevel.BUILDING:
+        return building_names(session, [region.id]).get(region.id, region.name)
+    return region.name
 
 
 _RECEIPT_COLUMNS = ["broadcast_id", "account_id", "role", "building_id", "region_path"]
