@@ -194,7 +194,7 @@ def test_property_office_pages(client: TestClient, session: Session, aw: AccessW
     assert f"/community/j/{aw.estate.code}" in overview.text
     assert 'data-testid="gate-form"' in overview.text
     en = client.get("/property/access")
-    assert "Entry and access" in en.text
+    assert "Entry management" in en.text
 
     added = client.post("/property/access/gates", data={"estate": str(aw.estate.id), "name": "西门"}, headers=ZH)
     assert added.status_code == 200

@@ -69,7 +69,7 @@ REASONS: dict[str, str] = {
 UNSIGNED = frozenset({offline.MALFORMED, offline.WRONG_ESTATE, offline.BAD_SIGNATURE})
 DIRECTIONS = ("in", "out")
 RESULTS = ("allowed", "refused")
-DIRECTION_LABELS = {"in": N_("In"), "out": N_("Out")}
+DIRECTION_LABELS = {"in": N_("Coming in"), "out": N_("Going out")}
 RESULT_LABELS = {"allowed": N_("Allowed"), "refused": N_("Turned away")}
 
 
