@@ -22,10 +22,12 @@ from cityos.places.models import Region
 from cityos.workflow.calendar import seed_years
 from tests.factories import World, add_region, box, make_account, make_actor, make_person, make_world
 
-# Monday 7 December 2026, 10:00 in the city (02:00 UTC); the campaign started the day before.
+# Monday 7 December 2026, 10:00 in the city (02:00 UTC). The campaign started the day before that
+# or before the real clock, whichever is earlier, so the service tests (at NOW) and the pages (at
+# the real time) both find it running.
 NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 TODAY = date(2026, 12, 7)
-STARTED = NOW - timedelta(days=1)
+STARTED = min(NOW, datetime.now(UTC)) - timedelta(days=1)
 
 GOOD = {"temperature": 36.6, "symptoms": ["none"], "test_result": "negative", "close_contact": False}
 FEVER = {"temperature": 38.2, "symptoms": ["fever", "cough"], "test_result": "pending", "close_contact": False}
@@ -55,6 +57,7 @@ def uscc(org: str) -> str:
 @dataclass
 class CampWorld:
     world: World
+    building2: Region  # 2栋 in grid 2 of the same community
     other_community: Region
     other_building: Region
     other_room: Region
@@ -130,6 +133,7 @@ def build(session: Session) -> CampWorld:
     session.commit()
     return CampWorld(
         world=w,
+        building2=session.get(Region, session.get(Region, w.other_room.parent_id).parent_id),  # type: ignore[union-attr]
         other_community=other,
         other_building=ob,
         other_room=oroom,

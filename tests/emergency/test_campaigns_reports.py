@@ -30,7 +30,7 @@ def test_the_household_picker_lists_the_residents_own_household(session: Session
     assert [m.name for m in members] == ["居民甲", "居民乙"]  # themself first; not the neighbours of 102
     assert not any(m.reported_today for m in members)
     elsewhere = reports.household(
-        session, cw.resident, campaign_id=cw.campaign.id, building_id=cw.world.other_room.id - 2, now=NOW
+        session, cw.resident, campaign_id=cw.campaign.id, building_id=cw.building2.id, now=NOW
     )
     assert elsewhere == []  # they do not live in 2栋
     with pytest.raises(NotFound):  # a building outside the campaign

@@ -68,7 +68,7 @@ def test_create_refuses_bad_input_with_field_errors(session: Session, cw: CampWo
 def test_publish_generates_tasks_per_building_or_unit(session: Session, cw: CampWorld) -> None:
     tasks = session.scalars(select(Task).where(Task.campaign_id == cw.campaign.id)).all()
     # 幸福社区 has two buildings (1栋 in grid 1, 2栋 in grid 2): one door-to-door task each.
-    assert sorted(t.region_id for t in tasks) == sorted([cw.world.building.id, cw.world.other_room.id - 2])
+    assert sorted(t.region_id for t in tasks) == sorted([cw.world.building.id, cw.building2.id])
     assert {t.kind for t in tasks} == {"door_check"}
     assert {t.status for t in tasks} == {"open"}
     flood = campaigns.create_from_template(
@@ -78,7 +78,7 @@ def test_publish_generates_tasks_per_building_or_unit(session: Session, cw: Camp
     assert published.tasks == 2
     assert published.buildings == 2
     units = session.scalars(select(Task.region_id).where(Task.campaign_id == flood.id)).all()
-    assert sorted(units) == sorted([cw.world.unit.id, cw.world.other_room.id - 1])
+    assert sorted(units) == sorted([cw.world.unit.id, cw.world.other_room.parent_id])
     with pytest.raises(Conflict):
         campaigns.publish(session, cw.staff, campaign_id=flood.id)
     closed = campaigns.close(session, cw.staff, campaign_id=flood.id, now=NOW)

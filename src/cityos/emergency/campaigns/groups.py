@@ -117,7 +117,7 @@ def _watched(session: Session, campaign: Campaign, path: str) -> set[int]:
     )
 
 
-def _lines(
+def lines_for(
     session: Session, actor: Actor, campaign: Campaign, path: str, day: date
 ) -> tuple[list[PersonLine], dict[str, Region]]:
     people = campaigns.residents(session, path)
@@ -198,7 +198,7 @@ def not_reported(
     campaign = campaigns.get_campaign(session, actor, campaign_id)
     path = campaigns.area(session, actor, campaign, region_id)
     campaigns.require_any(actor, campaigns.READ_PERMS, region=path)
-    lines, buildings = _lines(session, actor, campaign, path, day)
+    lines, buildings = lines_for(session, actor, campaign, path, day)
     missing = []
     for line in lines:
         due = expected_slots(campaign, line.key_group, day, now)
@@ -216,7 +216,7 @@ def special_groups(
     campaign = campaigns.get_campaign(session, actor, campaign_id)
     path = campaigns.area(session, actor, campaign, region_id)
     campaigns.require_any(actor, campaigns.READ_PERMS, region=path)
-    lines, buildings = _lines(session, actor, campaign, path, day)
+    lines, buildings = lines_for(session, actor, campaign, path, day)
     chosen = [line for line in lines if line.special]
     audit_names(session, actor, "campaign.special_groups", campaign.id, len(chosen))
     return _group(chosen, buildings)
@@ -236,7 +236,7 @@ def key_group(
     campaign = campaigns.get_campaign(session, actor, campaign_id)
     path = campaigns.area(session, actor, campaign, region_id)
     campaigns.require_any(actor, campaigns.READ_PERMS, region=path)
-    lines, buildings = _lines(session, actor, campaign, path, day)
+    lines, buildings = lines_for(session, actor, campaign, path, day)
     chosen = [line for line in lines if line.key_group]
     for line in chosen:
         line.missing = expected_slots(campaign, True, day, now) & ~line.reported

@@ -216,7 +216,7 @@ def request_help(
 # --- reading --------------------------------------------------------------------------------------------------
 
 
-def _staff(actor: Actor, path: str) -> bool:
+def is_staff(actor: Actor, path: str) -> bool:
     return any(actor.can(p, region=path) for p in campaigns.READ_PERMS)
 
 
@@ -236,7 +236,7 @@ def get_help(session: Session, actor: Actor, help_id: int) -> HelpRequest:
         raise NotFound()
     campaigns.get_campaign(session, actor, row.campaign_id)
     if not (
-        _staff(actor, row.region_path) or _mine(session, actor, row) or row.assignee_account_id == actor.account_id
+        is_staff(actor, row.region_path) or _mine(session, actor, row) or row.assignee_account_id == actor.account_id
     ):
         raise NotFound()
     return row
@@ -297,7 +297,7 @@ def list_help(
     lines = [
         HelpLine(
             r,
-            campaigns.shown_name(actor, str(names.get(r.person_id or 0, ""))) if _staff(actor, r.region_path) else "",
+            campaigns.shown_name(actor, str(names.get(r.person_id or 0, ""))) if is_staff(actor, r.region_path) else "",
             by_path.get(r.region_path, ""),
             r.person_id in special,
             r.status in OPEN and r.due_at <= now,
@@ -310,7 +310,7 @@ def list_help(
 # --- answering ----------------------------------------------------------------------------------------------
 
 
-def _may_answer(actor: Actor, row: HelpRequest) -> None:
+def may_answer(actor: Actor, row: HelpRequest) -> None:
     if actor.account_id is not None and row.assignee_account_id == actor.account_id:
         return
     if actor.can("campaign:task", region=row.region_path) or actor.can("campaign:manage", region=row.region_path):
@@ -347,7 +347,7 @@ def answer(session: Session, actor: Actor, *, help_id: int, answer: str, now: da
     """The lead (or a grid worker or volunteer of the building) takes the request (响应)."""
     now = now or utcnow()
     row = get_help(session, actor, help_id)
-    _may_answer(actor, row)
+    may_answer(actor, row)
     clean = " ".join((answer or "").split())
     if not 1 <= len(clean) <= 500:
         raise Invalid(details=[FieldError("answer", MSG_ANSWER, {"max_length": 500})])
@@ -369,7 +369,7 @@ def close(session: Session, actor: Actor, *, help_id: int, note: str, now: datet
     """The help was given (已帮助)."""
     now = now or utcnow()
     row = get_help(session, actor, help_id)
-    _may_answer(actor, row)
+    may_answer(actor, row)
     clean = " ".join((note or "").split())
     if not 1 <= len(clean) <= 500:
         raise Invalid(details=[FieldError("note", MSG_ANSWER, {"max_length": 500})])
