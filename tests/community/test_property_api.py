@@ -30,7 +30,7 @@ def test_tariff_and_billing_api(client: TestClient, session: Session, pw: PropWo
     assert (shown.status_code, shown.json()["stored"], shown.json()["property_fee_fen_per_m2"]) == (200, False, 250)
     bad = client.put(f"{e}/tariff", json={"due_days": 200, "payment_gateway": "x"}, headers={**h, **ZH})
     assert bad.status_code == 422
-    assert _errors(bad) == {"due_days": "请填写 0 到 90 之间的整数。", "payment_gateway": "不是已安装的支付渠道。"}
+    assert _errors(bad) == {"due_days": "请填写0至90之间的整数。", "payment_gateway": "不是已安装的支付渠道。"}
     unknown = client.put(f"{e}/tariff", json={"colour": "red"}, headers=h)
     assert unknown.status_code == 422
     assert session.scalar(select(func.count()).select_from(Tariff)) == 0

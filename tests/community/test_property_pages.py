@@ -51,7 +51,7 @@ def test_console_tabs_in_both_languages(client: TestClient, session: Session, pw
         ("lockers", "格口在用", "compartments in use"),
         ("garbage", "记录督导检查", "Record an inspection"),
         ("devices", "安装设备", "Install a device"),
-        ("repairs", "待处理报修", "Open repairs"),
+        ("repairs", "未完成报修", "Open repairs"),
     ):
         shown = c.get(f"/property/{tab}?estate={pw.estate.id}", headers=ZH)
         assert shown.status_code == 200, (tab, shown.text[:300])

@@ -47,11 +47,11 @@ TABS: tuple[tuple[str, str], ...] = (
     ("parking", N_("Parking")),
     ("lockers", N_("Parcel lockers")),
     ("garbage", N_("Garbage sorting")),
-    ("devices", N_("Devices")),
+    ("devices", N_("Devices and faults")),
     ("repairs", N_("Repairs")),
 )
 PARCEL_STATUS = {
-    ParcelStatus.WAITING: N_("Waiting"),
+    ParcelStatus.WAITING: N_("Waiting for pickup"),
     ParcelStatus.PICKED_UP: N_("Picked up"),
     ParcelStatus.RETURNED: N_("Returned to sender"),
 }
