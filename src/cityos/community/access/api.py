@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from sqlalchemy.orm import Session
 
-from cityos.community.access import gates, goods, service, visitors
+from cityos.community.access import gates, goods, residents, service, visitors
 from cityos.community.access import rules as rules_
 from cityos.community.access.models import AccessRules, EntryPass, GoodsSlip, PassKind
 from cityos.community.access.schemas import (
@@ -514,7 +514,7 @@ def gate_events(body: EventsIn, session: DbSession, x_device_key: DeviceKey = No
                 direction=e.direction,
                 result=e.result,
                 reason=e.reason,
-                at=service.as_utc(e.at),
+                at=residents.as_utc(e.at),
                 pass_id=e.pass_id,
             )
             for e in body.events

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from cityos.community.access import gates, goods, rules, service, visitors
+from cityos.community.access import gates, goods, residents, rules, service, visitors
 from cityos.community.access.models import AccessEvent, EntryPass
 from cityos.core.actor import SYSTEM, Actor
 from cityos.core.db import utcnow
@@ -55,7 +55,7 @@ def seed(session: Session, *, estate: Region, community: Region, rng: random.Ran
     ).device
     south.status = "offline"
     south.last_seen_at = now - timedelta(hours=3)
-    today = service.local_date(now)
+    today = residents.local_date(now)
     rows = session.execute(
         select(Residence.person_id, Residence.room_id)
         .join(Region, Region.id == Residence.room_id)

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityos.community.access import residents
 from cityos.community.access import rules as rules_
-from cityos.community.access import service
 from cityos.community.access.models import AccessEvent, GoodsSlip, SlipStatus
 from cityos.core import audit
 from cityos.core.actor import Actor
@@ -72,14 +72,14 @@ def register(
     errors: list[FieldError] = []
     found = None
     try:
-        found = service.resident_room(session, actor, room_id, at=at)
+        found = residents.resident_room(session, actor, room_id, at=at)
     except Invalid as exc:
         errors.extend(exc.details)
     text = (description or "").strip()
     if not (1 <= len(text) <= 200):
         errors.append(FieldError("description", MSG_DESCRIPTION))
-    start = service.as_utc(valid_from) if valid_from else at
-    end = service.as_utc(valid_until) if valid_until else start + timedelta(days=1)
+    start = residents.as_utc(valid_from) if valid_from else at
+    end = residents.as_utc(valid_until) if valid_until else start + timedelta(days=1)
     if start < at - PAST_SLACK:
         errors.append(FieldError("valid_from", MSG_FROM_PAST))
     if end <= start:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityos.community.access import api, goods, office, service, visitors
+from cityos.community.access import api, goods, office, residents, service, visitors
 from cityos.community.access import rules as rules_
 from cityos.community.access.models import EntryPass, PassStatus
 from cityos.community.access.qr import join_url, qr_svg
@@ -181,9 +181,9 @@ def my_pass(request: Request, session: DbSession, actor: PageActor) -> HTMLRespo
     actor.require("pass:request")
     passes = service.my_passes(session, actor)
     held = {p.estate_id for p in passes}
-    today = service.local_date(utcnow())
+    today = residents.local_date(utcnow())
     estates = (
-        [e for e in service.estates_of(session, actor.person_id, today=today) if e.id not in held]
+        [e for e in residents.estates_of(session, actor.person_id, today=today) if e.id not in held]
         if actor.person_id
         else []
     )
@@ -219,7 +219,7 @@ def _visitors(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    rooms = service.my_rooms(session, actor)
+    rooms = residents.my_rooms(session, actor)
     rows = visitors.my_invitations(session, actor)
     invited = request.query_params.get("invited", "")
     shown = None
@@ -333,7 +333,7 @@ def _goods(
         request,
         "community/access/goods.html",
         {
-            "rooms": service.my_rooms(session, actor),
+            "rooms": residents.my_rooms(session, actor),
             "rows": rows,
             "errors": errors or {},
             "values": values or {},

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityos.community.access import residents, service
 from cityos.community.access import rules as rules_
-from cityos.community.access import service
 from cityos.community.access.models import EntryPass, PassKind, PassStatus
 from cityos.core.actor import Actor
 from cityos.core.db import utcnow
@@ -61,7 +61,7 @@ def invite(
     errors: list[FieldError] = []
     found = None
     try:
-        found = service.resident_room(session, actor, room_id, at=at)
+        found = residents.resident_room(session, actor, room_id, at=at)
     except Invalid as exc:
         errors.extend(exc.details)
     text = (name or "").strip()
@@ -72,8 +72,8 @@ def invite(
     if problem:
         errors.append(FieldError("phone", problem))
     rules = rules_.for_estate(session, found[2]) if found else None
-    start = service.as_utc(valid_from) if valid_from else at
-    end = service.as_utc(valid_until) if valid_until else None
+    start = residents.as_utc(valid_from) if valid_from else at
+    end = residents.as_utc(valid_until) if valid_until else None
     if start < at - PAST_SLACK:
         errors.append(FieldError("valid_from", MSG_FROM_PAST))
     elif start > at + MAX_AHEAD:
