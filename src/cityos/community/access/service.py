@@ -38,6 +38,7 @@ from cityos.core.crypto import SigningKeyPair
 from cityos.core.db import utcnow
 from cityos.core.errors import Conflict, FieldError, Invalid, NotFound
 from cityos.core.i18n import N_
+from cityos.core.models import SigningKey
 from cityos.core.pagination import PageParams, fetch_page
 from cityos.core.settings import get_settings
 from cityos.people import service as people
@@ -239,9 +240,26 @@ def key_purpose(estate_id: int) -> str:
     return f"estate-gate:{estate_id}"
 
 
+# Decrypted keys by key id. A key id names one key for ever (it carries a random part), so a
+# cached key never goes stale; the current key id is still looked up every time (rotation).
+_pairs: dict[str, SigningKeyPair] = {}
+
+
 def estate_key(session: Session, estate_id: int) -> SigningKeyPair:
-    """The estate's own Ed25519 key (created on first use; its private half stays encrypted)."""
-    return signing.active_key(session, key_purpose(estate_id))
+    """The estate's own Ed25519 key (created on first use; its private half stays encrypted in
+    the database)."""
+    purpose = key_purpose(estate_id)
+    kid = session.scalar(
+        select(SigningKey.kid)
+        .where(SigningKey.purpose == purpose, SigningKey.retired_at.is_(None))
+        .order_by(SigningKey.id.desc())
+        .limit(1)
+    )
+    if kid is not None and kid in _pairs:
+        return _pairs[kid]
+    pair = signing.active_key(session, purpose)
+    _pairs[pair.kid] = pair
+    return pair
 
 
 def public_key(session: Session, estate_id: int) -> tuple[str, str]:
