@@ -174,3 +174,40 @@ def test_bad_input_is_refused_with_field_messages_and_nothing_written(session: S
     with pytest.raises(Invalid):
         notices.publish(session, gov.staff, title="x", body="y", region_id=True)
     assert session.scalar(select(func.count()).select_from(Notice)) == 0
+
+
+def test_the_bus_tells_people_after_the_commit(runtime, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from cityos.community.governance import surveys, votes
+    from tests.community.governance_fixtures import set_area
+
+    tasks.register(runtime.bus)
+    gov, p = _people(session)
+    set_area(session, gov.world.room, 80)
+    session.commit()
+    n = notices.publish(session, gov.staff, title="消防演练", body="周六上午", region_id=gov.world.building.id)
+    s = surveys.create(
+        session,
+        gov.staff,
+        title="意见征集",
+        region_id=gov.world.building.id,
+        questions=[{"kind": "rating", "text": "打分"}],
+        closes_at=NOW + timedelta(days=30),
+    )
+    v = votes.call(
+        session,
+        gov.manager,
+        title="更换门禁",
+        region_id=gov.world.building.id,
+        weighting="rooms",
+        closes_at=NOW + timedelta(days=30),
+    )
+    session.commit()  # delivered now, each handler in its own transaction
+
+    def told(link: str) -> set[int]:
+        return set(session.scalars(select(Notification.account_id).where(Notification.link == link)))
+
+    reached = {p["old"].account.id, p["young"].account.id, p["disabled"].account.id}
+    assert told(f"/community/notices/{n.id}") == reached
+    assert told(f"/community/surveys/{s.id}") == reached
+    # Only owners hear of a vote: the family member of 102 does not.
+    assert told(f"/community/votes/{v.id}") == {p["old"].account.id, p["young"].account.id}
