@@ -57,6 +57,10 @@ def test_tasks_are_made_once_per_period_for_the_grid_of_each_person(session: Ses
     assert service.periodic_work(session, now=january + timedelta(minutes=1))["tasks_made"] == 0
     assert session.scalar(select(func.count()).select_from(GridTask).where(GridTask.period == "2027-01")) == 2
     # A paused plan makes none.
+    with pytest.raises(Invalid):
+        gridtasks.set_active(session, gov.staff, plan_id=plan.id, active="no")
+    with pytest.raises(NotFound):
+        gridtasks.set_active(session, gov.outsider_staff, plan_id=plan.id, active=False)
     gridtasks.set_active(session, gov.staff, plan_id=plan.id, active=False)
     assert gridtasks.generate_due(session, today=date(2027, 2, 1)) == 0
 
