@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from cityos.community.access import offline
 from cityos.community.access.models import AccessEvent, AccessRules, EntryPass, GoodsSlip
+from cityos.core.models import AuditRecord
 from tests.community.access_fixtures import AccessWorld, make_access_world
-from tests.factories import bearer
+from tests.factories import bearer, make_account
 
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -29,6 +30,11 @@ def aw(session: Session) -> AccessWorld:
 
 def _count(session: Session, model: type) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _audited(session: Session) -> int:
+    session.expire_all()
+    return int(session.scalar(select(func.count()).where(AuditRecord.action == "pii.read")) or 0)
 
 
 def _gate(aw: AccessWorld) -> dict[str, str]:
@@ -48,6 +54,15 @@ def test_resident_gets_a_pass_and_its_rotating_token(client: TestClient, session
     assert (body["status"], body["holder_name"], body["label"]) == ("active", "王建国", "阳光小区 1栋 1单元 101")
     listed = client.get("/api/v1/passes", headers=me).json()
     assert [p["id"] for p in listed] == [body["id"]]
+    assert _audited(session) == 0  # one's own pass is not someone else's personal data
+    admin = make_account(session, roles=["admin"], scope=aw.world.city)
+    session.commit()
+    seen = client.get(f"/api/v1/estates/{aw.estate.id}/passes", headers=bearer(admin.id)).json()
+    assert seen["masked"] is False
+    assert seen["items"][0]["holder_name"] == "王建国"
+    assert _audited(session) == 1  # pii:read unmasks, and the read is audited
+    masked = client.get(f"/api/v1/estates/{aw.estate.id}/passes", headers=bearer(aw.manager_account_id)).json()
+    assert masked["items"][0]["holder_name"] == "王**"
     token = client.get(f"/api/v1/passes/{body['id']}/token", headers=me)
     assert token.status_code == 200
     t = token.json()
