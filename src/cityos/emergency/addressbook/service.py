@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor, subtree_clause
@@ -617,15 +617,3 @@ def member_page(session: Session, actor: Actor, *, group_id: int, role: Any = No
 
 def lead_of(session: Session, group: Group) -> Member | None:
     return session.scalar(select(Member).where(Member.group_id == group.id, Member.role == MemberRole.LEAD).limit(1))
-
-
-def resident_accounts(session: Session, *, group_id: int) -> int:
-    """How many residents of a group can be reached in the app (have an account)."""
-    return int(
-        session.scalar(
-            select(func.count()).where(
-                and_(Member.group_id == group_id, Member.role == MemberRole.RESIDENT, Member.account_id.is_not(None))
-            )
-        )
-        or 0
-    )
