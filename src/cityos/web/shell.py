@@ -54,6 +54,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/emergency", N_("Emergency"), ("campaign:read", "campaign:manage")),
     NavItem("/emergency/tasks", N_("Campaign tasks"), "campaign:task"),
     NavItem("/emergency/command", N_("Emergency command"), "campaign:read"),
+    NavItem("/emergency/addressbook", N_("Address book"), ("campaign:read", "campaign:task")),
+    NavItem("/emergency/broadcasts", N_("Broadcasts"), "broadcast:send"),
     NavItem("/places", N_("Places"), "region:read"),
     NavItem("/people", N_("Residents"), "person:read"),
     NavItem("/organisations", N_("Organisations"), "organisation:read"),
