@@ -14,7 +14,7 @@ from cityos.core.db import utcnow
 from cityos.core.i18n import N_, translate
 
 MSG_NEGOTIABLE = N_("Price on request")
-MSG_FREE = N_("Free of charge")
+MSG_FREE = N_("Free service")
 
 
 def yuan(fen: int) -> str:
