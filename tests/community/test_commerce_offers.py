@@ -283,3 +283,29 @@ def test_stats_of_a_region(session: Session, shops: Shops) -> None:
         "ratings": 0,
     }
     assert service.stats(session, region=shops.world.district_b)["offers_active"] == 0
+
+
+def test_opening_hours_prices_and_distances_read_right() -> None:
+    from datetime import UTC, datetime
+
+    from cityos.community.commerce import hours, presentation
+
+    assert hours.parse("08:00-12:00，14:00-20:00") is not None
+    assert hours.parse("00:00-24:00") is not None
+    for bad in ("8:00-20:00", "08:00-08:00", "24:00-25:00", "08:00-24:30", "1,2,3,4,5", "全天"):
+        assert hours.parse(bad) is None, bad
+    ten_pm = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)  # 22:00 in Chengdu
+    assert hours.is_open("22:00-02:00", ten_pm)
+    assert not hours.is_open("08:00-20:00", ten_pm)
+    assert hours.is_open("", ten_pm)
+    assert presentation.price_label(None) == "面议"
+    assert presentation.price_label(0) == "免费"
+    assert presentation.price_label(1234500, "次") == "¥12,345/次"
+    assert presentation.price_label(8050) == "¥80.50"
+    assert [presentation.distance(m) for m in (44, 351, 999, 1049, 2960)] == [
+        "40米",
+        "400米",
+        "1.0公里",
+        "1.0公里",
+        "3.0公里",
+    ]
