@@ -1,4 +1,5 @@
-"""community dashboard
+"""community dashboard: no tables (一屏观社区 reads the people, places, cases, device and
+community parts' records)
 
 Revision ID: 0015_community_dashboard
 Revises: 0014_community_governance
