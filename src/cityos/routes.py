@@ -13,6 +13,7 @@ def include_all(app: FastAPI) -> None:
     from cityos.community.access import api as access_api
     from cityos.community.access import pages as access_pages
     from cityos.community.commerce import api as commerce_api
+    from cityos.community.commerce import home as community_home
     from cityos.community.commerce import pages as commerce_pages
     from cityos.community.dashboard import api as dashboard_api
     from cityos.community.dashboard import pages as dashboard_pages
@@ -56,7 +57,7 @@ def include_all(app: FastAPI) -> None:
         app.include_router(module.router)
     pages = (web_pages, identity_pages, places_pages, people_pages, orgs_pages, workflow_pages, cases_pages)
     services_pages = (catalogue_pages, licences_pages, applications_pages, consult_pages, proactive_pages)
-    community_pages = (access_pages, property_pages, commerce_pages, governance_pages, dashboard_pages)
+    community_pages = (access_pages, property_pages, commerce_pages, governance_pages, dashboard_pages, community_home)
     emergency_pages = (addressbook_pages, campaigns_pages, command_pages)
     for module in (*pages, *services_pages, *community_pages, *emergency_pages):
         app.include_router(module.router)

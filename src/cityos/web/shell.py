@@ -46,6 +46,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/admin/services", N_("Service catalogue"), "service:write"),
     NavItem("/admin/credentials", N_("Issue and revoke credentials"), "credential:issue"),
     NavItem("/community", N_("My community"), "pass:request"),
+    NavItem("/shop", N_("Services in the neighbourhood"), "commerce:order"),
     NavItem("/community/dashboard", N_("Community dashboard"), "community:read"),
     NavItem("/community/office", N_("Community office"), ("notice:write", "vote:manage", "task:manage")),
     NavItem("/community/tasks", N_("Grid tasks"), "task:visit"),
