@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("supplies_id", _ID, nullable=False),
         sa.Column("task_id", _ID, nullable=False),
         sa.Column("watermark", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reconcile_path", _PATH, nullable=False),
         sa.Column("rows", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],

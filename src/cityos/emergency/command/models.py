@@ -36,8 +36,8 @@ DAY_FIGURES: tuple[str, ...] = ("reported", "abnormal", "staff_reported", "staff
 
 
 class RollupBuild(Base):
-    """That a campaign's roll-up rows exist, when they were last rebuilt from the records, and how
-    far the periodic job has read the records that come without a bus event."""
+    """That a campaign's roll-up rows exist, when they were built (or last checked through against
+    the records), and how far the periodic job has read the records that come without a bus event."""
 
     __tablename__ = "emergency_rollup_build"
 
@@ -50,6 +50,8 @@ class RollupBuild(Base):
     supplies_id: Mapped[int] = mapped_column(_ID, default=0)
     task_id: Mapped[int] = mapped_column(_ID, default=0)
     watermark: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the periodic check of the rows against the records stopped ('' : start again).
+    reconcile_path: Mapped[str] = mapped_column(PathType, default="")
     rows: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -273,23 +273,11 @@ def _counts(
 def _help_counts(
     session: Session, campaign: Campaign, region: Region, kids: Sequence[Region], now: datetime
 ) -> dict[int, sources.HelpCounts]:
-    """Help requests of the region and each child (few rows: always counted from the records)."""
-    lo, hi = _span(campaign, region)
-    kid_ids = {k.id for k in kids}
-    tally: dict[int, list[int]] = {region.id: [0, 0, 0, 0], **{k: [0, 0, 0, 0] for k in kid_ids}}
-    for path, status, due_at in sources.help_rows(session, campaign.id, lo, hi):
-        ids = store.path_ids(path)
-        targets = [region.id]
-        if len(ids) > region.depth + 1 and ids[region.depth + 1] in kid_ids:
-            targets.append(ids[region.depth + 1])
-        opened = status in sources.OPEN_HELP
-        for target in targets:
-            t = tally[target]
-            t[0] += 1
-            t[1] += int(opened)
-            t[2] += int(opened and due_at is not None and due_at < now)
-            t[3] += int(status == "escalated")
-    return {k: sources.HelpCounts(*v) for k, v in tally.items()}
+    """Help requests of the region and each child (always counted from the records: their state
+    changes by the minute, and "overdue" with the clock)."""
+    whole = sources.Span(region.id, *_span(campaign, region))
+    parts = [sources.Span(k.id, *_span(campaign, k)) for k in kids]
+    return sources.help_counts(session, campaign.id, whole, parts, now)
 
 
 def _figures(counts: dict[str, int], helps: sources.HelpCounts | None) -> Figures:
@@ -678,19 +666,22 @@ def rebuild(session: Session, *, campaign_id: int, missing_ok: bool = False) -> 
 
 
 def periodic(session: Session) -> int:
-    """Every minute: builds the roll-ups of newly published campaigns, rebuilds each once a day
-    (people move; nothing drifts), and folds in the reaches, deliveries and finished tasks that
-    came without a report. Cheap when idle: a primary-key range per source and campaign."""
+    """Every minute, for each running campaign: builds its roll-up when it has none (a campaign
+    published before its handler ran), folds in the reaches, deliveries and finished tasks that
+    came without a report, and checks the next slice of its rows against the records (people move,
+    tasks are reopened: nothing drifts for long). Returns how many rows were built or recounted.
+    Cheap when idle: a primary-key range per source, and one slice of a few thousand rows."""
     done = 0
     campaigns = session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.PUBLISHED.value)).all()
     today = local_today()
+    days = [today - timedelta(days=1), today]
     for campaign in campaigns:
         state = store.built(session, campaign.id)
-        if state is None or state.scope_path != campaign.scope_path or local_day(state.built_at) < today:
-            store.build(session, campaign)
-            done += 1
+        if state is None or state.scope_path != campaign.scope_path:
+            done += store.build(session, campaign).rows
             continue
         done += store.catch_up(session, campaign, state)
+        done += store.reconcile(session, campaign, state, days=days)
     return done
 
 

@@ -4,18 +4,18 @@ tables of ``emergency.campaigns``, read-only).
 Every figure is a count over a path range ``[lo, hi)`` of the records' ``region_path``: the
 subtree of a region is ``[path, path[:-1] + '0')`` and the path alone is ``[path, path + '!')``
 ('!' sorts before the digits, so nothing deeper falls in it). One range is one index range scan
-on ``(campaign_id, region_path)``. The same queries serve the live figures (``ranges``) and the
-materialised rows (``grouped`` joins a table of ranges to a source in one statement).
+on ``(campaign_id, region_path)``. The same queries serve the live figures (``ranges``); the materialised
+rows are built from every source counted per distinct path (``by_path``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy import Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import subtree_range
@@ -141,26 +141,27 @@ def ranges(session: Session, campaign_id: int, day: date, spans: Iterable[Span])
     return {s.key: {**campaign_wide(session, campaign_id, s), **daily(session, campaign_id, day, s)} for s in spans}
 
 
-# --- grouped: one statement per source over a selectable of ranges --------------------------------------
+# --- by path: every source counted per distinct path in one ordered index scan ----------------------------
 
 
-def grouped_campaign_wide(session: Session, campaign_id: int, targets: Any) -> dict[Any, dict[str, int]]:
-    """Campaign-wide counts for each row of ``targets`` (a subquery with columns key, lo, hi)."""
-    out: dict[Any, dict[str, int]] = {}
+def by_path(session: Session, campaign_id: int, lo: str, hi: str) -> Iterator[tuple[str, dict[str, int]]]:
+    """(path, campaign-wide counts) for every distinct path of every source in ``[lo, hi)``.
+
+    Each source is one ``GROUP BY region_path`` over its ``(campaign_id, region_path)`` (or
+    ``region_path``) index, so a million records cost one ordered index scan; the caller maps
+    each path to the row that holds it (a building's subtree, or a coarser region exactly).
+    """
     for name, column, query in _campaign_wide(campaign_id):
-        stmt = (
-            query.add_columns(targets.c.key)
-            .join(targets, _in(column, targets.c.lo, targets.c.hi))
-            .group_by(targets.c.key)
-        )
+        stmt = query.add_columns(column).where(_in(column, lo, hi)).group_by(column)
         for row in session.execute(stmt):
-            out.setdefault(row[-1], {}).update(_spread(name, row[:-1]))
-    return out
+            yield str(row[-1]), _spread(name, row[:-1])
 
 
-def grouped_daily(session: Session, campaign_id: int, targets: Any) -> dict[tuple[Any, date], dict[str, int]]:
-    """Daily counts for each row of ``targets`` and each day with reports."""
-    out: dict[tuple[Any, date], dict[str, int]] = {}
+def by_path_and_day(
+    session: Session, campaign_id: int, lo: str, hi: str, *, days: Sequence[date] | None = None
+) -> Iterator[tuple[str, date, dict[str, int]]]:
+    """(path, day, daily counts) for every distinct path and day with reports in ``[lo, hi)``
+    (only ``days`` when given)."""
     sources: list[tuple[str, Any, Any, Select[Any]]] = [
         (
             "reports",
@@ -180,14 +181,11 @@ def grouped_daily(session: Session, campaign_id: int, targets: Any) -> dict[tupl
         ),
     ]
     for name, column, day_column, query in sources:
-        stmt = (
-            query.add_columns(targets.c.key, day_column)
-            .join(targets, _in(column, targets.c.lo, targets.c.hi))
-            .group_by(targets.c.key, day_column)
-        )
-        for row in session.execute(stmt):
-            out.setdefault((row[-2], row[-1]), {}).update(_spread(name, row[:-2]))
-    return out
+        stmt = query.add_columns(column, day_column).where(_in(column, lo, hi))
+        if days is not None:
+            stmt = stmt.where(day_column.in_(list(days)))
+        for row in session.execute(stmt.group_by(column, day_column)):
+            yield str(row[-2]), row[-1], _spread(name, row[:-2])
 
 
 # --- help requests: few, time-dependent, always read live ------------------------------------------------
@@ -199,6 +197,39 @@ class HelpCounts:
     open: int = 0  # not yet answered (open or escalated)
     overdue: int = 0  # of those, past their time limit
     escalated: int = 0
+
+
+def help_counts(
+    session: Session, campaign_id: int, whole: Span, parts: Sequence[Span], now: Any
+) -> dict[Any, HelpCounts]:
+    """Help requests of a range and of its parts (disjoint sub-ranges), in one statement: one
+    index range scan of the whole, grouped by the part each request falls in."""
+    opened = HelpRequest.status.in_(OPEN_HELP)
+    part = (
+        case(*((_in(HelpRequest.region_path, p.lo, p.hi), n) for n, p in enumerate(parts)), else_=-1)
+        if parts
+        else literal(-1)
+    )
+    query = (
+        select(
+            part,
+            func.count(HelpRequest.id),
+            func.coalesce(func.sum(case((opened, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(opened, HelpRequest.due_at < now), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((HelpRequest.status == HelpStatus.ESCALATED.value, 1), else_=0)), 0),
+        )
+        .where(HelpRequest.campaign_id == campaign_id, _in(HelpRequest.region_path, whole.lo, whole.hi))
+        .group_by(part)
+    )
+    totals = [0, 0, 0, 0]
+    out: dict[Any, HelpCounts] = {p.key: HelpCounts() for p in parts}
+    for index, *counts in session.execute(query):
+        values = [int(v or 0) for v in counts]
+        totals = [a + b for a, b in zip(totals, values, strict=True)]
+        if index is not None and int(index) >= 0:
+            out[parts[int(index)].key] = HelpCounts(*values)
+    out[whole.key] = HelpCounts(*totals)
+    return out
 
 
 def help_rows(session: Session, campaign_id: int, lo: str, hi: str) -> list[tuple[str, str, Any]]:
