@@ -22,6 +22,7 @@ It prints p50/p95 of each and the ratios, and exits 1 when the data function's p
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -185,16 +186,18 @@ def _cases_and_devices(session: Any, console: Console) -> None:
     console.print(f"added {len(case_rows):,} cases and {len(device_rows):,} devices")
 
 
-def _time(label: str, calls: int, fns: dict[str, Any], console: Console) -> dict[str, list[float]]:
-    """Calls each function in turn, ``calls`` rounds, so a busy spell of the machine falls on all."""
-    out: dict[str, list[float]] = {name: [] for name in fns}
+def _time(label: str, calls: int, fns: dict[str, Any], console: Console) -> dict[str, tuple[list[float], list[float]]]:
+    """Calls each function in turn, ``calls`` rounds, so a busy spell of the machine falls on all;
+    per call the wall time and this process's CPU time (the database runs in-process), in ms."""
+    out: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in fns}
     with Progress(*COLUMNS, console=console) as bar:
         task = bar.add_task(label, total=calls)
         for _ in range(calls):
             for name, fn in fns.items():
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 fn()
-                out[name].append((time.perf_counter() - t0) * 1000)
+                out[name][0].append((time.perf_counter() - t0) * 1000)
+                out[name][1].append((time.process_time() - c0) * 1000)
             bar.advance(task)
     return out
 
@@ -260,7 +263,7 @@ def main() -> int:
         data()
         baseline()
     rounds = _time("dashboard data and baseline, in turn", args.calls, {"data": data, "base": baseline}, console)
-    timed, base = rounds["data"], rounds["base"]
+    (timed, timed_cpu), (base, base_cpu) = rounds["data"], rounds["base"]
 
     app = create_app(settings, runtime=runtime)
     token, _ = tokens.issue("access", str(account_id), td(hours=1))
@@ -276,31 +279,34 @@ def main() -> int:
 
         for _ in range(3):
             http()
-        served = _time("GET /api/v1/community-dashboard", args.http, {"http": http}, console)["http"]
+        served, served_cpu = _time("GET /api/v1/community-dashboard", args.http, {"http": http}, console)["http"]
     runtime.close()
 
     p50, p95 = _percentile(timed, 0.5), _percentile(timed, 0.95)
-    b50, b95 = _percentile(base, 0.5), _percentile(base, 0.95)
-    h50, h95 = _percentile(served, 0.5), _percentile(served, 0.95)
+    b95 = _percentile(base, 0.95)
     title = f"一屏观社区 · {people.residents:,} residents, {places.buildings:,} buildings, SQLite, one process"
     table = Table(title=title)
     table.add_column("measure")
-    table.add_column("p50", justify="right")
-    table.add_column("p95", justify="right")
-    table.add_column("mean", justify="right")
-    table.add_row("dashboard data function", f"{p50:.1f} ms", f"{p95:.1f} ms", f"{statistics.fmean(timed):.1f} ms")
-    table.add_row(
-        f"GET /api/v1/community-dashboard ({size_kb:.0f} KB)",
-        f"{h50:.1f} ms",
-        f"{h95:.1f} ms",
-        f"{statistics.fmean(served):.1f} ms",
+    for column in ("wall p50", "wall p95", "CPU p50", "CPU p95"):
+        table.add_column(column, justify="right")
+
+    def row(label: str, wall: list[float], cpu: list[float], digits: int = 1) -> None:
+        cells = [_percentile(wall, 0.5), _percentile(wall, 0.95), _percentile(cpu, 0.5), _percentile(cpu, 0.95)]
+        table.add_row(label, *(f"{v:.{digits}f} ms" for v in cells))
+
+    row("dashboard data function", timed, timed_cpu)
+    row(f"GET /api/v1/community-dashboard ({size_kb:.0f} KB)", served, served_cpu)
+    row("baseline: SELECT count(*) of the residents", base, base_cpu, 2)
+    table.add_row("ratio data / baseline (wall p95)", "", f"{p95 / b95:.0f}×", "", "")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    table.caption = (
+        f"{os.cpu_count()} CPUs, load average {load:.1f} at the end; mean data call {statistics.fmean(timed):.1f} ms"
     )
-    mean_base = statistics.fmean(base)
-    table.add_row("baseline: SELECT count(*) of the residents", f"{b50:.2f} ms", f"{b95:.2f} ms", f"{mean_base:.2f} ms")
-    table.add_row("ratio data p95 / baseline p95", "", f"{p95 / b95:.1f}×", "")
     console.print(table)
     ok = p95 <= TARGET_P95_MS
-    console.print(f"target p95 ≤ {TARGET_P95_MS:.0f} ms: {'met' if ok else 'MISSED'} ({p95:.1f} ms)")
+    console.print(
+        f"target p95 ≤ {TARGET_P95_MS:.0f} ms: {'met' if ok else 'MISSED'} ({p95:.1f} ms wall, p50 {p50:.1f} ms)"
+    )
     return 0 if ok else 1
 
 
