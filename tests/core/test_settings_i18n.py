@@ -53,3 +53,23 @@ def test_scrub_removes_identity_numbers_and_phones() -> None:
     assert "11010519491231002X" not in cleaned
     assert "13912345678" not in cleaned
     assert "order 12345" in cleaned
+
+
+def test_catalogues_agree_on_every_shared_message() -> None:
+    """All zh_CN catalogues are merged into one table, so a message translated twice must read
+    the same in both files (otherwise whichever file sorts last silently wins)."""
+    from babel.messages.pofile import read_po
+
+    from cityos.core.i18n import LOCALE_DIR
+
+    first: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted((LOCALE_DIR / "zh_CN" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            for msg in read_po(fh, locale="zh_CN"):
+                if not msg.id or not msg.string or not isinstance(msg.id, str):
+                    continue
+                where, text = first.setdefault(msg.id, (po.name, str(msg.string)))
+                if text != msg.string:
+                    clashes.append(f"{msg.id!r}: {where} {text!r} vs {po.name} {msg.string!r}")
+    assert clashes == []
