@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.core import audit, bus
@@ -40,19 +40,11 @@ def key_group_tags(campaign: Campaign) -> list[str]:
 
 
 def is_key_group(session: Session, campaign: Campaign, person_id: int) -> bool:
+    """Whether the person carries one of the campaign's key-group tags or is under watch (one query)."""
     tags = key_group_tags(campaign)
-    if tags and session.scalar(
-        select(PersonTag.id).where(PersonTag.person_id == person_id, PersonTag.tag.in_(tags)).limit(1)
-    ):
-        return True
-    return (
-        session.scalar(
-            select(Watch.id)
-            .where(Watch.campaign_id == campaign.id, Watch.person_id == person_id, Watch.ended_at.is_(None))
-            .limit(1)
-        )
-        is not None
-    )
+    tagged = exists().where(PersonTag.person_id == person_id, PersonTag.tag.in_(tags)) if tags else None
+    watched = exists().where(Watch.campaign_id == campaign.id, Watch.person_id == person_id, Watch.ended_at.is_(None))
+    return bool(session.scalar(select(or_(tagged, watched) if tagged is not None else watched)))
 
 
 def cadence(campaign: Campaign, key_group: bool) -> int:

@@ -47,7 +47,7 @@ router.include_router(resident_pages.router)
 STATUS_TITLES = {
     CampaignStatus.DRAFT: N_("Draft"),
     CampaignStatus.PUBLISHED: N_("Running"),
-    CampaignStatus.CLOSED: N_("Closed"),
+    CampaignStatus.CLOSED: N_("Ended"),
 }
 HELP_STATUS_TITLES = {
     "open": N_("Waiting for an answer"),

@@ -56,16 +56,6 @@ MSG_BUILDING = N_("This building is not part of the campaign.")
 # --- who lives where -------------------------------------------------------------------------------------------
 
 
-def _household_of(session: Session, person_id: int, rooms: list[Region]) -> Residence | None:
-    if not rooms:
-        return None
-    return session.scalar(
-        select(Residence)
-        .where(Residence.person_id == person_id, Residence.room_id == rooms[0].id, Residence.until.is_(None))
-        .limit(1)
-    )
-
-
 @dataclass(frozen=True)
 class Member:
     person_id: int
@@ -178,34 +168,32 @@ def submit_report(
     within = (
         campaigns.building_of(session, campaign, building_id).path if building_id is not None else campaign.scope_path
     )
-    person = session.get(Person, person_id) if person_id else None
-    rooms = campaigns.rooms_of(session, person.id, within) if person is not None else []
-    if person is None or not rooms:
-        outside = person is not None and building_id is None and bool(campaigns.rooms_of(session, person.id, "/"))
+    homes = campaigns.homes_of(session, person_id, within) if person_id else []
+    if not homes:
+        outside = bool(person_id) and building_id is None and bool(campaigns.rooms_of(session, person_id, "/"))
         raise Invalid(details=[FieldError("person_id", MSG_OUTSIDE_CAMPAIGN if outside else MSG_PERSON)])
-    room = rooms[0]
-    who = _may_report_for(session, actor, person.id, room)
+    room, household_id = homes[0]
+    who = _may_report_for(session, actor, person_id, room)
     chosen_day, late = _day(campaign, day, now)
-    schema = campaigns.form_of(session, campaign).schema
+    schema = campaigns.schema_of(session, campaign)
     errors = forms.check_answers(schema, answers)
     if errors:
         raise Invalid(details=errors)
     values = dict(answers)
     flagged = forms.abnormal_fields(schema, values)
-    key_group = groups.is_key_group(session, campaign, person.id)
+    key_group = groups.is_key_group(session, campaign, person_id)
     slot = groups.slot(campaign, key_group, late, now)
-    building = campaigns.ancestors_at(session, [room.path], "building").get(room.path)
-    residence = _household_of(session, person.id, rooms)
+    building = campaigns.building_above(session, room.path)
     how = channel if channel in CHANNELS else ("qr" if who == "own" else "staff")
     report = session.scalar(
-        select(Report).where(Report.campaign_id == campaign.id, Report.person_id == person.id, Report.day == chosen_day)
+        select(Report).where(Report.campaign_id == campaign.id, Report.person_id == person_id, Report.day == chosen_day)
     )
     created = False
     if report is None:
         fresh = Report(
             campaign_id=campaign.id,
-            person_id=person.id,
-            household_id=residence.household_id if residence else None,
+            person_id=person_id,
+            household_id=household_id,
             room_id=room.id,
             building_id=building.id if building else None,
             region_path=room.path,
@@ -230,7 +218,7 @@ def submit_report(
         except IntegrityError:  # the same person reported at the same moment elsewhere
             report = session.scalar(
                 select(Report).where(
-                    Report.campaign_id == campaign.id, Report.person_id == person.id, Report.day == chosen_day
+                    Report.campaign_id == campaign.id, Report.person_id == person_id, Report.day == chosen_day
                 )
             )
             if report is None:
@@ -258,7 +246,7 @@ def submit_report(
             at=now,
         )
     )
-    campaigns.mark_reached_once(session, campaign.id, person.id, room.path, ReachHow.REPORT, actor.account_id, now)
+    campaigns.mark_reached_once(session, campaign.id, person_id, room.path, ReachHow.REPORT, actor.account_id, now)
     session.flush()
     bus.publish(
         session,
@@ -267,7 +255,7 @@ def submit_report(
             region_path=room.path,
             day=chosen_day,
             report_id=report.id,
-            person_id=person.id,
+            person_id=person_id,
             abnormal=bool(flagged),
         ),
     )

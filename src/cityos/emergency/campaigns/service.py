@@ -241,9 +241,22 @@ def campaign_query(actor: Actor) -> Select[Campaign]:
     return query
 
 
+_CAMPAIGNS = "cityos.campaigns.campaigns"
+
+
 def get_campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign:
-    campaign = session.scalar(campaign_query(actor).where(Campaign.id == campaign_id))
-    if campaign is None:
+    """The campaign when the actor may see it (the rules of ``campaign_query``, checked on the
+    row: a daily report looks its campaign up thousands of times, from the identity map)."""
+    if not any(actor.can(p) for p in ANY_PERMS):
+        raise Forbidden(params={"permission": "campaign:read"})
+    campaign = session.get(Campaign, campaign_id) if campaign_id else None
+    if campaign is not None:  # held for the session, so the identity map keeps answering
+        session.info.setdefault(_CAMPAIGNS, {})[campaign.id] = campaign
+    if campaign is None or not (
+        campaign.scope_path.startswith(actor.scope_path) or actor.scope_path.startswith(campaign.scope_path)
+    ):
+        raise NotFound()
+    if campaign.status == CampaignStatus.DRAFT and not (actor.can("campaign:manage") or actor.can("campaign:read")):
         raise NotFound()
     return campaign
 
@@ -614,14 +627,44 @@ def residents(session: Session, path: str) -> list[Resident]:
 
 def rooms_of(session: Session, person_id: int, within: str) -> list[Region]:
     """The person's current rooms inside ``within``."""
-    return list(
-        session.scalars(
-            select(Region)
-            .join(Residence, Residence.room_id == Region.id)
-            .where(Residence.person_id == person_id, Residence.until.is_(None), subtree_clause(Region.path, within))
-            .order_by(Region.path)
-        )
-    )
+    return [room for room, _ in homes_of(session, person_id, within)]
+
+
+def homes_of(session: Session, person_id: int, within: str) -> list[tuple[Region, int | None]]:
+    """The person's current rooms inside ``within`` with the household of each residence."""
+    rows = session.execute(
+        select(Region, Residence.household_id)
+        .join(Residence, Residence.room_id == Region.id)
+        .where(Residence.person_id == person_id, Residence.until.is_(None), subtree_clause(Region.path, within))
+        .order_by(Region.path)
+    ).all()
+    return [(room, household_id) for room, household_id in rows]
+
+
+_BUILDINGS = "cityos.campaigns.buildings"
+
+
+def building_above(session: Session, path: str) -> Region | None:
+    """The building a room (or unit) lies in; remembered for the session, since the reports of
+    one building's residents ask the same question again and again."""
+    cache: dict[str, Region | None] = session.info.setdefault(_BUILDINGS, {})
+    if path not in cache:
+        if len(cache) > 20_000:
+            cache.clear()
+        cache[path] = ancestors_at(session, [path], "building").get(path)
+    return cache[path]
+
+
+_FORMS = "cityos.campaigns.forms"
+
+
+def schema_of(session: Session, campaign: Campaign) -> dict[str, Any]:
+    """The current form's schema; versions never change once stored, so the session keeps them."""
+    cache: dict[tuple[int, int], dict[str, Any]] = session.info.setdefault(_FORMS, {})
+    key = (campaign.id, campaign.form_version)
+    if key not in cache:
+        cache[key] = form_of(session, campaign).schema
+    return cache[key]
 
 
 def building_of(session: Session, campaign: Campaign, building_id: int) -> Region:
@@ -634,21 +677,29 @@ def building_of(session: Session, campaign: Campaign, building_id: int) -> Regio
 def mark_reached_once(
     session: Session, campaign_id: int, person_id: int, region_path: str, how: str, by: int | None, now: datetime
 ) -> bool:
-    """Record the first time a person is reached; False when they already were."""
+    """Record the first time a person is reached (one INSERT … ON CONFLICT DO NOTHING on both
+    databases); False when they already were."""
+    values = {
+        "campaign_id": campaign_id,
+        "person_id": person_id,
+        "region_path": region_path,
+        "how": how,
+        "by_account_id": by,
+        "at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        upsert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        statement = upsert(Reach).values(**values).on_conflict_do_nothing(index_elements=["campaign_id", "person_id"])
+        result = session.execute(statement.returning(Reach.id))
+        return result.first() is not None
     if session.scalar(select(Reach.id).where(Reach.campaign_id == campaign_id, Reach.person_id == person_id)):
         return False
     try:
         with session.begin_nested():
-            session.add(
-                Reach(
-                    campaign_id=campaign_id,
-                    person_id=person_id,
-                    region_path=region_path,
-                    how=how,
-                    by_account_id=by,
-                    at=now,
-                )
-            )
+            session.add(Reach(**values))
     except IntegrityError:
         return False
     return True
