@@ -1,5 +1,5 @@
 """emergency campaigns: templates, campaigns and their form versions, daily reports and their
-entries, people reached, tasks, key groups under watch, test results, enterprise staff reports,
+entries, people reached, tasks, key groups under watch and their reminders, test results, enterprise staff reports,
 help requests, supplies items and deliveries
 
 Revision ID: 0017_emergency_campaigns
@@ -431,9 +431,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("campaign_report_entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_campaign_report_entry_report_id"), ["report_id"], unique=False)
+    op.create_table(
+        "campaign_reminder",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("slot", sa.SmallInteger(), nullable=False),
+        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.Column("at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaign.id"], name=op.f("fk_campaign_reminder_campaign_id_campaign"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_reminder")),
+        sa.UniqueConstraint("campaign_id", "day", "slot", name="uq_campaign_reminder_campaign_day_slot"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("campaign_reminder")
     with op.batch_alter_table("campaign_report_entry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_campaign_report_entry_report_id"))
 

@@ -170,3 +170,33 @@ def test_test_results_are_recorded_and_positives_told(session: Session, cw: Camp
             now=NOW,
         )
     assert len(session.scalars(select(TestResult)).all()) == 2
+
+
+def test_key_groups_are_reminded_once_per_round(session: Session, cw: CampWorld) -> None:
+    from cityos.emergency.campaigns.models import Reminder
+    from tests.factories import make_account
+
+    key_account = make_account(session, roles=["resident"], scope=cw.world.room2, person_id=cw.key.id)
+    assert groups.remind_key_groups(session, now=NOW) == 0  # 10:00: no round is due yet
+    at_eleven = NOW + timedelta(hours=1)
+    assert groups.remind_key_groups(session, now=at_eleven) == 1
+    assert groups.remind_key_groups(session, now=at_eleven + timedelta(minutes=1)) == 0  # once
+    told = session.scalars(select(Notification).where(Notification.account_id == key_account.id)).all()
+    assert [n.link for n in told] == [f"/e/{cw.campaign.id}/b/{cw.world.building.id}"]
+    # Having reported in the morning, at 17:00 the afternoon report is what is owed.
+    reports.submit_report(
+        session, cw.grid_worker, campaign_id=cw.campaign.id, person_id=cw.key.id, answers=GOOD, now=at_eleven
+    )
+    assert groups.remind_key_groups(session, now=NOW + timedelta(hours=7)) == 1
+    reports.submit_report(
+        session,
+        cw.grid_worker,
+        campaign_id=cw.campaign.id,
+        person_id=cw.key.id,
+        answers=GOOD,
+        now=NOW + timedelta(hours=8),
+    )
+    # The next day, a server that was down all morning sends only the afternoon round.
+    assert groups.remind_key_groups(session, now=NOW + timedelta(days=1, hours=7)) == 1
+    rounds = session.scalars(select(Reminder.slot).where(Reminder.campaign_id == cw.campaign.id)).all()
+    assert sorted(rounds) == [groups.AM, groups.PM, groups.PM]

@@ -366,3 +366,103 @@ def audit_names(session: Session, actor: Actor, action: str, campaign_id: int, c
     """Full names shown to a ``pii:read`` holder are an unmasked read: one audit row per list."""
     if actor.can("pii:read") and count:
         audit.record(session, actor, "pii.read", subject_type=action, subject_id=campaign_id, fields=["name"])
+
+
+# --- reminders ---------------------------------------------------------------------------------------------------
+
+REMIND_AT = {AM: 11, PM: 17}  # city time: key groups who have not sent the slot's report are reminded
+
+
+def remind_key_groups(session: Session, *, now: datetime | None = None) -> int:
+    """Remind the key groups of every running campaign who have not sent the morning (from
+    11:00) or afternoon (from 17:00) report, once per campaign, day and round; returns how many
+    were told. Nothing but two small queries when no round is due."""
+    from sqlalchemy.exc import IntegrityError
+
+    from cityos.core.i18n import translate
+    from cityos.emergency.campaigns.models import CampaignStatus, Reminder
+    from cityos.identity.models import Account
+    from cityos.identity.notify import notify
+
+    now = now or utcnow()
+    day, hour = campaigns.local_day(now), campaigns.local_hour(now)
+    slots = [s for s, at in REMIND_AT.items() if hour >= at]
+    if not slots:
+        return 0
+    done = {
+        (int(c), int(s))
+        for c, s in session.execute(select(Reminder.campaign_id, Reminder.slot).where(Reminder.day == day))
+    }
+    told = 0
+    for campaign in session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.PUBLISHED)):
+        # Only the latest round that is due: a server started late does not send two at once.
+        applicable = [s for s in slots if s == AM or cadence(campaign, True) == 2]
+        for slot in applicable[-1:]:
+            if (campaign.id, slot) in done:
+                continue
+            if campaign.started_at is not None and campaigns.local_day(campaign.started_at) > day:
+                continue
+            marker = Reminder(campaign_id=campaign.id, day=day, slot=slot, sent=0, at=now)
+            try:
+                with session.begin_nested():
+                    session.add(marker)
+            except IntegrityError:  # another worker sent this round
+                continue
+            owing = _owing(session, campaign, day, slot)
+            accounts = (
+                session.execute(
+                    select(Account.id, Account.person_id).where(
+                        Account.person_id.in_(list(owing)), Account.active.is_(True)
+                    )
+                ).all()
+                if owing
+                else []
+            )
+            for account_id, person_id in accounts:
+                building = campaigns.building_above(session, owing[int(person_id or 0)])
+                link = campaigns.report_link(campaign.id, building.id) if building is not None else "/me"
+                notify(
+                    session,
+                    int(account_id),
+                    title=translate("Please send your report: {campaign}", campaign=campaign.title),
+                    body=translate("Key groups report twice a day, in the morning and in the afternoon."),
+                    link=link,
+                )
+            marker.sent = len(accounts)
+            told += len(accounts)
+    session.flush()
+    return told
+
+
+def _owing(session: Session, campaign: Campaign, day: date, slot: int) -> dict[int, str]:
+    """Key-group members of the campaign (person → room path) who have not reported ``slot`` on ``day``."""
+    from cityos.people.models import Residence
+
+    tags = key_group_tags(campaign)
+    people: dict[int, str] = {}
+    if tags:
+        for pid, path in session.execute(
+            select(PersonTag.person_id, Region.path)
+            .join(Residence, Residence.person_id == PersonTag.person_id)
+            .join(Region, Region.id == Residence.room_id)
+            .where(
+                PersonTag.tag.in_(tags),
+                Residence.until.is_(None),
+                subtree_clause(Region.path, campaign.scope_path),
+            )
+        ):
+            people.setdefault(int(pid), str(path))
+    for pid, path in session.execute(
+        select(Watch.person_id, Watch.region_path).where(Watch.campaign_id == campaign.id, Watch.ended_at.is_(None))
+    ):
+        people.setdefault(int(pid), str(path))
+    if not people:
+        return {}
+    reported = dict(
+        session.execute(
+            select(Report.person_id, Report.slots).where(
+                Report.campaign_id == campaign.id, Report.day == day, Report.person_id.in_(list(people))
+            )
+        ).all()
+    )
+    return {pid: path for pid, path in people.items() if not (int(reported.get(pid) or 0) & slot)}

@@ -223,6 +223,21 @@ class Watch(Base):
     )
 
 
+class Reminder(Base):
+    """A reminder round already sent: the key groups of a campaign for one day and slot."""
+
+    __tablename__ = "campaign_reminder"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    slot: Mapped[int] = mapped_column(SmallInteger)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("campaign_id", "day", "slot", name="uq_campaign_reminder_campaign_day_slot"),)
+
+
 class TestResult(Base):
     """A test result (核酸/抗原) recorded by a grid worker or volunteer."""
 

@@ -1,7 +1,7 @@
 """Bus handlers and periodic jobs of emergency.campaigns: abnormal reports and positive results
 are told to the grid workers of the place; help requests to their building lead; the case
 process's timers and steps move help requests up the ladder or to answered/closed; every minute
-the requests past their 2-hour limit go to the community."""
+the requests past their 2-hour limit go to the community and overdue key groups are reminded."""
 
 from __future__ import annotations
 
@@ -148,5 +148,9 @@ def register(bus: Bus) -> None:
 
 def periodic(session: Session) -> None:
     """Runs every minute in the server: help requests past their 2-hour limit go to the
-    community. One indexed query when there is nothing to do."""
+    community, and the key groups who have not sent the morning (11:00) or afternoon (17:00)
+    report are reminded once. One or two small queries when there is nothing to do."""
     helps.escalate_due(session)
+    from cityos.emergency.campaigns import groups
+
+    groups.remind_key_groups(session)
