@@ -110,23 +110,10 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
             with unit_of_work(rt.session_factory) as session:
                 this_year = date.today().year
                 loaded = seed_years(session, missing_years(session, range(this_year - 1, this_year + 2)))
-                # The shipped case categories and processes (new versions only when they changed).
-                from cityos.cases import processes
-                from cityos.cases import service as cases
+                # What the modules ship (new versions only when they changed).
+                from cityos.registry import install_shipped
 
-                cases.install_categories(session)
-                processes.install(session)
-                # 一网通办: credential kinds, service items and bundles, processes, knowledge base, rules.
-                from cityos.services import setup as services_setup
-
-                services_setup.install(session)
-                # 智慧社区: what each part ships.
-                from cityos.community import setup as community_setup
-
-                community_setup.install(session)
-                from cityos.emergency import setup as emergency_setup
-
-                emergency_setup.install(session)
+                install_shipped(session)
     console.print(f"[green]database at {revision}[/]")
     if revision == "head" and loaded:
         console.print(f"working-day calendar loaded for {', '.join(map(str, loaded))}")

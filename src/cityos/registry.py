@@ -1,5 +1,7 @@
 """Imports every module's models so ``Base.metadata`` is complete (Alembic, tests)."""
 
+from sqlalchemy.orm import Session
+
 from cityos.cases import models as cases_models
 from cityos.community.access import models as access_models
 from cityos.community.commerce import models as commerce_models
@@ -61,3 +63,20 @@ def subscribe_all(bus: object) -> None:
 
     for part in (*community_tasks, *emergency_tasks):
         part.register(bus)
+
+
+def install_shipped(session: Session) -> None:
+    """What ``cityos db upgrade`` installs beside the schema, every step idempotent: the case
+    categories and processes, then what 一网通办, 智慧社区 and 应急 ship (kinds, items, processes,
+    knowledge base, rules, templates)."""
+    from cityos.cases import processes
+    from cityos.cases import service as cases
+    from cityos.community import setup as community_setup
+    from cityos.emergency import setup as emergency_setup
+    from cityos.services import setup as services_setup
+
+    cases.install_categories(session)
+    processes.install(session)
+    services_setup.install(session)
+    community_setup.install(session)
+    emergency_setup.install(session)

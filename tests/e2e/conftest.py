@@ -49,15 +49,13 @@ def live_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     migrate.upgrade(engine)
     runtime = Runtime.create(Settings(env="test", database_url=url, log_level="WARNING"), engine=engine)
     generate(runtime.session_factory, size="tiny")
-    # What `cityos db upgrade` adds beside the schema: case categories and processes, the calendar.
-    from cityos.cases import processes
-    from cityos.cases import service as cases
+    # What `cityos db upgrade` adds beside the schema: what the modules ship, the calendar.
     from cityos.core.db import unit_of_work
+    from cityos.registry import install_shipped
     from cityos.workflow.calendar import seed_years
 
     with unit_of_work(runtime.session_factory) as session:
-        cases.install_categories(session)
-        processes.install(session)
+        install_shipped(session)
         seed_years(session, [2025, 2026])
     runtime.close()
     return url
