@@ -326,9 +326,9 @@ def list_tasks(
     return [_task(v) for v in campaigns.list_tasks(session, actor, campaign_id=campaign_id, status=status)]
 
 
-@router.post("/campaign-tasks/{task_id}/done", response_model=TaskRead)
-def finish_task(task_id: int, body: TaskDoneIn, session: DbSession, actor: CurrentActor) -> TaskRead:
-    task = campaigns.finish_task(session, actor, task_id=task_id, note=body.note)
+@router.post("/campaign-tasks/{campaign_task_id}/done", response_model=TaskRead)
+def finish_task(campaign_task_id: int, body: TaskDoneIn, session: DbSession, actor: CurrentActor) -> TaskRead:
+    task = campaigns.finish_task(session, actor, task_id=campaign_task_id, note=body.note)
     return _task(campaigns.task_view(session, actor, task.id))
 
 
