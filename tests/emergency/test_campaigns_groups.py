@@ -200,3 +200,18 @@ def test_key_groups_are_reminded_once_per_round(session: Session, cw: CampWorld)
     assert groups.remind_key_groups(session, now=NOW + timedelta(days=1, hours=7)) == 1
     rounds = session.scalars(select(Reminder.slot).where(Reminder.campaign_id == cw.campaign.id)).all()
     assert sorted(rounds) == [groups.AM, groups.PM, groups.PM]
+
+
+def test_names_are_shown_in_full_only_with_pii_read_and_that_is_audited(session: Session, cw: CampWorld) -> None:
+    from cityos.core.models import AuditRecord
+    from tests.factories import make_actor
+
+    admin = make_actor(session, roles=["admin"], scope=cw.world.community)
+    assert session.scalar(select(AuditRecord).where(AuditRecord.action == "pii.read")) is None
+    full = groups.not_reported(session, admin, campaign_id=cw.campaign.id, day=TODAY, now=NOW)
+    assert "居民丙" in {p.name for b in full for p in b.people}
+    rows = session.scalars(select(AuditRecord).where(AuditRecord.action == "pii.read")).all()
+    assert [(r.subject_type, r.fields) for r in rows] == [("campaign.not_reported", "name")]
+    masked = groups.not_reported(session, cw.staff, campaign_id=cw.campaign.id, day=TODAY, now=NOW)
+    assert {p.name for b in masked for p in b.people} == {"居**"}
+    assert len(session.scalars(select(AuditRecord).where(AuditRecord.action == "pii.read")).all()) == 1

@@ -22,7 +22,7 @@ from cityos.core.actor import Actor, subtree_clause
 from cityos.core.db import utcnow
 from cityos.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from cityos.core.i18n import N_, translate
-from cityos.emergency.campaigns import kinds, reports
+from cityos.emergency.campaigns import groups, kinds, reports
 from cityos.emergency.campaigns import service as campaigns
 from cityos.emergency.campaigns.events import HelpEscalated, HelpRequested
 from cityos.emergency.campaigns.models import HelpRequest, HelpStatus
@@ -304,6 +304,7 @@ def list_help(
         )
         for r in rows
     ]
+    groups.audit_names(session, actor, "campaign.help", campaign.id, sum(1 for x in lines if x.name))
     return sorted(lines, key=lambda x: (x.help.status not in OPEN, not x.overdue, not x.special))
 
 

@@ -396,6 +396,8 @@ def get_report(session: Session, actor: Actor, *, report_id: int) -> ReportView:
     from cityos.people.service import address
 
     name = str(person.name) if person is not None else ""
+    if not own:
+        groups.audit_names(session, actor, "campaign.report", report.id, 1)
     return ReportView(
         report,
         name if own else campaigns.shown_name(actor, name),

@@ -76,6 +76,7 @@ def _task_page(
 
     day = campaigns.local_day()
     lines, buildings = groups.lines_for(session, actor, campaign, task.region_path, day)
+    groups.audit_names(session, actor, "campaign.task", campaign.id, len(lines))
     households: dict[int, list[groups.PersonLine]] = {}
     for line in sorted(lines, key=lambda x: (x.room, not x.special, x.person_id)):
         households.setdefault(line.room_id, []).append(line)
