@@ -77,6 +77,9 @@ bench: install assets
 	$(BIN)/python bench/cases.py
 	$(BIN)/python bench/consult.py
 	$(BIN)/python bench/apply.py
+	$(BIN)/python bench/passes.py
+	$(BIN)/python bench/community_dashboard.py
+	$(BIN)/python bench/campaign_rollup.py
 
 messages: install-dev
 	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot src/cityos

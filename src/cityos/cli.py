@@ -413,6 +413,8 @@ _DEMO_STAGES = {
     "departments": "Departments and responsibility list",
     "accounts": "Demo accounts",
     "index": "Spatial index",
+    "services": "一网通办: past applications",
+    "community": "智慧社区: passes, bills, shops, notices and votes",
 }
 
 

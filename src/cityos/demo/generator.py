@@ -267,6 +267,7 @@ class _Generator:
         self.progress("accounts", 1, 1)
         self._index()
         self._services()
+        self._services_history(populated[0])
         self._community_demo()
 
     def _services(self) -> None:
@@ -277,6 +278,21 @@ class _Generator:
 
         licences.registry_credentials(self.session, self.pop.reserved_person_id)
         self.session.flush()
+
+    def _services_history(self, district: Division) -> None:
+        """一网通办: past applications of the first district's residents, decided and rated, so the
+        statistics, the inboxes and the 好差评 figures have something to show."""
+        from cityos.registry import install_shipped
+        from cityos.services import demo as services_demo
+
+        region = self.session.get(Region, district.id)
+        if region is None:
+            return
+        self.progress("services", 0, 1)
+        install_shipped(self.session)  # the items, departments' kinds and processes the history uses
+        services_demo.seed(self.session, district=region, rng=random.Random(f"{self.seed}-services"))
+        self.session.flush()
+        self.progress("services", 1, 1)
 
     def _community_demo(self) -> None:
         """智慧社区: each part's demo records (``community/<part>/demo.py``) for the demo estate."""
