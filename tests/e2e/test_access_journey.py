@@ -24,15 +24,10 @@ from cityos.core.actor import SYSTEM
 from cityos.core.db import make_engine, make_sessionmaker, unit_of_work
 from cityos.demo.accounts import DEMO_PASSWORD, demo_account
 from cityos.identity.models import Account
-from tests.e2e import conftest as e2e
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 
-# The browser journeys' fixtures (a live server on the tiny demo city, Debian's Chromium).
-browser = e2e.browser
-live_db = e2e.live_db
-live_server = e2e.live_server
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityos.core.db import make_engine
 from cityos.demo.accounts import DEMO_PASSWORD
-from tests.e2e.conftest import ARTIFACTS, browser, live_db, live_server  # noqa: F401  (fixtures)
+from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
