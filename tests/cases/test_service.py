@@ -302,6 +302,25 @@ def test_hotline_time_limit_follows_urgency(session: Session, world: World, cale
     assert normal.due_at == datetime(2026, 12, 2, 17, 30, tzinfo=CST)
 
 
+def test_urgent_help_request_has_two_hours(session: Session, world: World, calendar: WorkCalendar) -> None:
+    worker = make_actor(session, roles=["grid_worker"], scope=world.grid1)
+    help_case = service.report(
+        session,
+        worker,
+        category_code="help.02.01",
+        title="独居老人失联",
+        channel="patrol",
+        lon=104.02,
+        lat=30.05,
+        urgency="urgent",
+        now=MONDAY_9,
+        calendar=calendar,
+    )
+    assert help_case.due_at == datetime(2026, 11, 23, 11, 0, tzinfo=CST)
+    volunteer = make_actor(session, roles=["volunteer"], scope=world.grid1)
+    assert [a.name for a in service.available_actions(session, volunteer, help_case)] == ["take"]
+
+
 def test_lists_are_scoped(session: Session, world: World, calendar: WorkCalendar) -> None:
     resident = make_actor(session, roles=["resident"], scope=world.room)
     neighbour = make_actor(session, roles=["resident"], scope=world.room2)

@@ -182,13 +182,19 @@ HELP_REQUEST: dict[str, Any] = {
         "done": {"title": "完成", "final": True},
     },
     "actions": [
-        {"name": "take", "title": "响应", "from": ["requested"], "to": "helping", "roles": ["grid_worker"]},
+        {
+            "name": "take",
+            "title": "响应",
+            "from": ["requested"],
+            "to": "helping",
+            "roles": ["grid_worker", "volunteer"],
+        },
         {
             "name": "finish",
             "title": "已帮助",
             "from": ["helping"],
             "to": "done",
-            "roles": ["grid_worker"],
+            "roles": ["grid_worker", "volunteer"],
             "comment_required": True,
         },
     ],

@@ -244,7 +244,10 @@ def report(
         data={"machine": machine},
         now=now,
         calendar=calendar,
-        limit=URGENCY_LIMITS[urgency] if process_key == "hotline_12345" else None,
+        # 12345 calls take their limit from the urgency; so does an urgent help request (2 hours).
+        limit=URGENCY_LIMITS[urgency]
+        if process_key == "hotline_12345" or (process_key == "help_request" and urgency == Urgency.URGENT)
+        else None,
     )
     case.process_instance_id = instance.id
     case.status = instance.state
