@@ -49,6 +49,15 @@ def mask_id_number(value: str) -> str:
     return value[:6] + "*" * 8 + value[-4:] if len(value) == 18 else "*" * len(value)
 
 
+def mask_name(name: str) -> str:
+    """张三 → 张*, 欧阳娜娜 → 欧***: the first character stays, the rest is starred (a one-character
+    name is starred whole). Names in lists are shown so unless the reader may see them."""
+    clean = (name or "").strip()
+    if len(clean) <= 1:
+        return "*" if clean else ""
+    return clean[0] + "*" * (len(clean) - 1)
+
+
 def mask_phone(value: str) -> str:
     return value[:3] + "****" + value[-4:] if len(value) == 11 else "*" * len(value)
 

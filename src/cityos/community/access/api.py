@@ -52,6 +52,7 @@ from cityos.core.http import DbSession
 from cityos.core.i18n import translate
 from cityos.core.pagination import PageQuery
 from cityos.identity.deps import CurrentActor
+from cityos.people.pii import mask_name
 from cityos.places.devices.models import Device
 
 router = APIRouter(prefix="/api/v1", tags=["community"])
@@ -83,7 +84,7 @@ def pass_reads(
             holder = visitors.visitor_name(p, masked=masked)
         else:
             name = names.get(p.holder_person_id or 0, "")
-            holder = service.mask_name(name) if masked else name
+            holder = mask_name(name) if masked else name
         out.append(
             PassRead(
                 id=p.id,
@@ -420,7 +421,7 @@ def estate_slips(
     rows, total = goods.list_slips(session, actor, estate_id=estate_id, params=params, status=status)
     names = service.holder_names(session, {s.person_id for s in rows})
     return SlipPage(
-        items=[slip_read(s, own=False, person=service.mask_name(names.get(s.person_id, ""))) for s in rows],
+        items=[slip_read(s, own=False, person=mask_name(names.get(s.person_id, ""))) for s in rows],
         page=params.page,
         size=params.size,
         total=total,
@@ -487,9 +488,7 @@ def gate_verify(body: VerifyIn, session: DbSession, x_device_key: DeviceKey = No
         if p.kind == PassKind.VISITOR:
             holder = visitors.visitor_name(p, masked=True)
         else:
-            holder = service.mask_name(
-                service.holder_names(session, {p.holder_person_id}).get(p.holder_person_id or 0, "")
-            )
+            holder = mask_name(service.holder_names(session, {p.holder_person_id}).get(p.holder_person_id or 0, ""))
     return VerifyRead(
         allowed=decision.allowed,
         reason=decision.reason,

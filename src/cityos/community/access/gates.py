@@ -26,6 +26,7 @@ from cityos.core.errors import FieldError, Forbidden, Invalid, NotFound, Unautho
 from cityos.core.i18n import N_
 from cityos.core.pagination import PageParams, fetch_page
 from cityos.core.settings import get_settings
+from cityos.people.pii import mask_name
 from cityos.places.devices import service as devices
 from cityos.places.devices.models import Device
 from cityos.places.models import Region
@@ -461,7 +462,7 @@ def rows_of(session: Session, actor: Actor, events: list[AccessEvent]) -> tuple[
             LogRow(
                 event=e,
                 gate=gate_names.get(e.gate_id or 0, ""),
-                person=service.mask_name(name) if masked else name,
+                person=mask_name(name) if masked else name,
                 place=labels.get(e.pass_id or 0, ""),
             )
         )

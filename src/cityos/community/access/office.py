@@ -26,6 +26,7 @@ from cityos.core.i18n import N_
 from cityos.core.pagination import PageParams
 from cityos.core.settings import get_settings
 from cityos.people import service as people
+from cityos.people.pii import mask_name
 from cityos.places.models import Region
 from cityos.web.forms import refused
 from cityos.web.shell import PageActor
@@ -306,7 +307,7 @@ def _passes(
         if p.kind == PassKind.VISITOR:
             holder = visitors.visitor_name(p, masked=True)
         else:
-            holder = service.mask_name(names.get(p.holder_person_id or 0, ""))
+            holder = mask_name(names.get(p.holder_person_id or 0, ""))
         items.append({"p": p, "holder": holder, "state": service.state_of(p)})
     return _page(
         request,
@@ -510,8 +511,7 @@ def _goods(
         "goods",
         {
             "rows": [
-                {"s": s, "state": goods.state_of(s), "person": service.mask_name(names.get(s.person_id, ""))}
-                for s in rows
+                {"s": s, "state": goods.state_of(s), "person": mask_name(names.get(s.person_id, ""))} for s in rows
             ],
             "total": total or 0,
             "page": page,

@@ -501,11 +501,6 @@ def parse_since(value: str | None) -> datetime | None:
 # --- names for lists -----------------------------------------------------------------------------
 
 
-def mask_name(name: str) -> str:
-    """张三 → 张*: names in lists are masked unless the reader holds pii:read."""
-    return name[:1] + "*" * (len(name) - 1) if name else ""
-
-
 def holder_names(session: Session, person_ids: set[int | None]) -> dict[int, str]:
     ids = {i for i in person_ids if i is not None}
     if not ids:

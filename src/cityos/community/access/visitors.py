@@ -22,6 +22,7 @@ from cityos.core.i18n import N_
 from cityos.core.runtime import blind_index, field_cipher
 from cityos.people import pii, validation
 from cityos.people import service as people
+from cityos.people.pii import mask_name
 
 NAME_CONTEXT = "entry_pass.visitor_name"
 PHONE_CONTEXT = "entry_pass.visitor_phone"
@@ -178,7 +179,7 @@ def visitor_name(entry_pass: EntryPass, *, masked: bool) -> str:
     if entry_pass.visitor_name_enc is None:
         return ""
     name = field_cipher().decrypt(entry_pass.visitor_name_enc, context=NAME_CONTEXT)
-    return service.mask_name(name) if masked else name
+    return mask_name(name) if masked else name
 
 
 def visitor_phone(entry_pass: EntryPass, *, masked: bool = True) -> str:

@@ -30,6 +30,7 @@ from cityos.core.errors import DomainError, Forbidden, NotFound
 from cityos.core.i18n import N_, translate
 from cityos.core.settings import get_settings
 from cityos.people.models import Person, PersonTag, Residence
+from cityos.people.pii import mask_name
 from cityos.places.models import Region, RegionLevel
 
 log = structlog.get_logger(__name__)
@@ -60,14 +61,6 @@ def install(session: Session) -> None:
 
 def local_today() -> date:
     return datetime.now(ZoneInfo(get_settings().timezone)).date()
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳娜娜 → 欧***: the first character stays, the rest is starred."""
-    clean = (name or "").strip()
-    if len(clean) <= 1:
-        return "*" if clean else ""
-    return clean[0] + "*" * (len(clean) - 1)
 
 
 # --- the region -------------------------------------------------------------------------------------

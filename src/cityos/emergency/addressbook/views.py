@@ -19,12 +19,8 @@ from cityos.emergency.addressbook.sync import path_ids
 from cityos.identity.models import Account
 from cityos.people import pii
 from cityos.people.models import Person
+from cityos.people.pii import mask_name
 from cityos.places.models import Region, RegionLevel
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳娜娜 → 欧***."""
-    return name[:1] + "*" * (len(name) - 1) if name else ""
 
 
 @dataclass(frozen=True)

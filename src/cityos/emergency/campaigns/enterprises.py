@@ -205,7 +205,7 @@ def staff_reports(
         phone = cipher.decrypt(r.phone_enc, context=pii.PHONE_CONTEXT)
         out.append(
             StaffLine(
-                r.name if unmasked else campaigns.mask_name(r.name),
+                r.name if unmasked else pii.mask_name(r.name),
                 phone if unmasked else pii.mask_phone(phone),
                 r.abnormal,
                 r.reported_at,

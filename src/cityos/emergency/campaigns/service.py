@@ -39,6 +39,7 @@ from cityos.emergency.campaigns.models import (
     TaskStatus,
 )
 from cityos.people.models import Person, PersonTag, Residence
+from cityos.people.pii import mask_name
 from cityos.places.models import Region
 
 SCOPE_LEVELS = ("city", "district", "street", "community", "grid", "estate", "building")
@@ -97,11 +98,6 @@ def ancestors_at(session: Session, paths: list[str], level: str) -> dict[str, Re
         if hit is not None:
             out[p] = hit
     return out
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*; names in lists are masked unless the reader holds ``pii:read``."""
-    return name[:1] + "*" * (len(name) - 1) if name else ""
 
 
 def shown_name(actor: Actor, name: str) -> str:

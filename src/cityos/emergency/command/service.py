@@ -32,6 +32,7 @@ from cityos.emergency.command.models import RollupBuild
 from cityos.people import pii
 from cityos.people import service as people
 from cityos.people.models import Person, PersonTag
+from cityos.people.pii import mask_name
 from cityos.places.models import LEVEL_DEPTH, LEVELS, Region, RegionLevel
 
 MSG_DAY_FUTURE = N_("The day cannot be in the future.")
@@ -372,12 +373,6 @@ def _unreached_items(session: Session, actor: Actor, rows: Sequence[Person]) -> 
             )
         )
     return out
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*: the first character stays."""
-    clean = (name or "").strip()
-    return clean[0] + "*" * (len(clean) - 1) if len(clean) > 1 else ("*" if clean else "")
 
 
 # --- overdue help requests ----------------------------------------------------------------------------------

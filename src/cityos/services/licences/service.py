@@ -28,6 +28,7 @@ from cityos.core.runtime import field_cipher
 from cityos.identity.models import Account
 from cityos.people import pii, validation
 from cityos.people.models import Department, Organisation, Person
+from cityos.people.pii import mask_name as mask_name
 from cityos.services.licences import kinds as shipped
 from cityos.services.licences import registry
 from cityos.services.licences.events import CredentialIssued, CredentialRevoked
@@ -42,7 +43,6 @@ from cityos.services.licences.presentation import verify as verify
 from cityos.services.licences.signed import KEY_PURPOSE, canonical_bytes, context
 from cityos.services.licences.signed import Names as Names
 from cityos.services.licences.signed import data_of as data_of
-from cityos.services.licences.signed import mask_name as mask_name
 from cityos.services.licences.signed import masked_data as masked_data
 from cityos.services.licences.signed import names as names
 from cityos.services.licences.signed import signature_ok as signature_ok

@@ -19,6 +19,7 @@ from cityos.core.models import SigningKey
 from cityos.core.runtime import field_cipher
 from cityos.people import pii
 from cityos.people.models import Department, Organisation, Person
+from cityos.people.pii import mask_name
 from cityos.services.licences import kinds as shipped
 from cityos.services.licences.models import Credential, CredentialKind
 
@@ -107,11 +108,6 @@ def mask_value(kind_code: str, key: str, value: str) -> str:
 def masked_data(credential: Credential) -> dict[str, str]:
     """The data with identity numbers and phones masked like the population registry's."""
     return {k: mask_value(credential.kind_code, k, v) for k, v in data_of(credential).items()}
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳娜娜 → 欧***; an organisation's name is public and stays."""
-    return name[:1] + "*" * (len(name) - 1) if name else ""
 
 
 def signature_ok(session: Session, credential: Credential) -> bool:
