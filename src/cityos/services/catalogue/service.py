@@ -352,15 +352,15 @@ def _check_bundle_items(session: Session, data: BundleData, prefix: str, extra_c
 # --- writing -----------------------------------------------------------------------------------------
 
 
+def _code_taken(code: str) -> Conflict:
+    return Conflict(MSG_CODE_TAKEN, params={"code": code}, details=[FieldError("code", MSG_CODE_TAKEN, {"code": code})])
+
+
 def create_item(session: Session, actor: Actor, raw: Any) -> ServiceItem:
     actor.require("service:write")
     data = check_item(session, raw)
     if session.scalar(select(ServiceItem.id).where(ServiceItem.code == data.code)) is not None:
-        raise Conflict(
-            MSG_CODE_TAKEN,
-            params={"code": data.code},
-            details=[FieldError("code", MSG_CODE_TAKEN, {"code": data.code})],
-        )
+        raise _code_taken(data.code)
     _write_items(session, [data])
     return get_item(session, data.code)
 
@@ -399,11 +399,7 @@ def create_bundle(session: Session, actor: Actor, raw: Any) -> ServiceBundle:
     actor.require("service:write")
     data = check_bundle(session, raw)
     if session.scalar(select(ServiceBundle.id).where(ServiceBundle.code == data.code)) is not None:
-        raise Conflict(
-            MSG_CODE_TAKEN,
-            params={"code": data.code},
-            details=[FieldError("code", MSG_CODE_TAKEN, {"code": data.code})],
-        )
+        raise _code_taken(data.code)
     _write_bundles(session, [data])
     return get_bundle(session, data.code)
 
