@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -35,6 +35,7 @@ def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.
     from cityos.community.setup import periodic as community_periodic
     from cityos.core.db import unit_of_work
     from cityos.emergency.setup import periodic as emergency_periodic
+    from cityos.hub.setup import periodic as hub_periodic
     from cityos.services.proactive.tasks import nightly
     from cityos.workflow.service import fire_due_timers
 
@@ -53,7 +54,8 @@ def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.
                     fire_due_timers(session)
             except Exception:
                 log.exception("workflow.timers_failed")
-            for name, job in (("community", community_periodic), ("emergency", emergency_periodic)):
+            jobs = (("community", community_periodic), ("emergency", emergency_periodic), ("hub", hub_periodic))
+            for name, job in jobs:
                 try:
                     with unit_of_work(runtime.session_factory) as session:
                         job(session)
@@ -83,12 +85,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             subscribe_all(rt.bus)
         stop = threading.Event()
         poller = threading.Thread(target=_outbox_poller, args=(rt, stop), daemon=True, name="outbox")
+        stop_hub: Callable[[], None] | None = None
         if owned:
+            from cityos.hub.setup import start as start_hub
+
             poller.start()
+            stop_hub = start_hub(rt)
         try:
             yield
         finally:
             stop.set()
+            if stop_hub is not None:
+                stop_hub()
             if owned:
                 rt.close()
 

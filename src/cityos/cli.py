@@ -16,6 +16,7 @@ from cityos.core.db import unit_of_work
 from cityos.core.runtime import Runtime
 from cityos.core.settings import get_settings
 from cityos.emergency import cli as emergency_cli
+from cityos.hub import cli as hub_cli
 from cityos.services import cli as services_cli
 
 app = typer.Typer(help="cityos — open city operating platform", no_args_is_help=True)
@@ -54,6 +55,7 @@ def work() -> Iterator[Session]:
 app.add_typer(services_cli.build(work), name="services")
 app.add_typer(community_cli.build(work), name="community")
 app.add_typer(emergency_cli.build(work), name="emergency")
+app.add_typer(hub_cli.build(work), name="hub")
 
 
 @app.command()

@@ -12,6 +12,13 @@ from cityos.core import models as core_models
 from cityos.emergency.addressbook import models as addressbook_models
 from cityos.emergency.campaigns import models as campaigns_models
 from cityos.emergency.command import models as command_models
+from cityos.hub.apps import models as hub_apps_models
+from cityos.hub.catalogue import models as hub_catalogue_models
+from cityos.hub.devices import models as hub_devices_models
+from cityos.hub.ingest import models as hub_ingest_models
+from cityos.hub.ngsi import models as ngsi_models
+from cityos.hub.subscriptions import models as hub_subscriptions_models
+from cityos.hub.temporal import models as hub_temporal_models
 from cityos.identity import models as identity_models
 from cityos.people import models as people_models
 from cityos.places import models as places_models
@@ -44,6 +51,13 @@ MODEL_MODULES = (
     addressbook_models,
     campaigns_models,
     command_models,
+    ngsi_models,
+    hub_subscriptions_models,
+    hub_temporal_models,
+    hub_ingest_models,
+    hub_devices_models,
+    hub_catalogue_models,
+    hub_apps_models,
 )
 
 
@@ -60,19 +74,21 @@ def subscribe_all(bus: object) -> None:
     proactive_tasks.register(bus)
     from cityos.community.setup import TASKS as community_tasks
     from cityos.emergency.setup import TASKS as emergency_tasks
+    from cityos.hub.setup import TASKS as hub_tasks
 
-    for part in (*community_tasks, *emergency_tasks):
+    for part in (*community_tasks, *emergency_tasks, *hub_tasks):
         part.register(bus)
 
 
 def install_shipped(session: Session) -> None:
     """What ``cityos db upgrade`` installs beside the schema, every step idempotent: the case
-    categories and processes, then what 一网通办, 智慧社区 and 应急 ship (kinds, items, processes,
+    categories and processes, then what 一网通办, 智慧社区, 应急 and 数据中台 ship (kinds, items, processes,
     knowledge base, rules, templates)."""
     from cityos.cases import processes
     from cityos.cases import service as cases
     from cityos.community import setup as community_setup
     from cityos.emergency import setup as emergency_setup
+    from cityos.hub import setup as hub_setup
     from cityos.services import setup as services_setup
 
     cases.install_categories(session)
@@ -80,3 +96,4 @@ def install_shipped(session: Session) -> None:
     services_setup.install(session)
     community_setup.install(session)
     emergency_setup.install(session)
+    hub_setup.install(session)

@@ -27,6 +27,20 @@ def include_all(app: FastAPI) -> None:
     from cityos.emergency.campaigns import pages as campaigns_pages
     from cityos.emergency.command import api as command_api
     from cityos.emergency.command import pages as command_pages
+    from cityos.hub.apps import api as hub_apps_api
+    from cityos.hub.apps import pages as hub_apps_pages
+    from cityos.hub.catalogue import api as hub_catalogue_api
+    from cityos.hub.catalogue import pages as hub_catalogue_pages
+    from cityos.hub.devices import api as hub_devices_api
+    from cityos.hub.devices import pages as hub_devices_pages
+    from cityos.hub.ingest import api as hub_ingest_api
+    from cityos.hub.ingest import pages as hub_ingest_pages
+    from cityos.hub.ngsi import api as ngsi_api
+    from cityos.hub.ngsi import discovery as ngsi_discovery
+    from cityos.hub.ngsi import pages as ngsi_pages
+    from cityos.hub.subscriptions import api as hub_subscriptions_api
+    from cityos.hub.subscriptions import pages as hub_subscriptions_pages
+    from cityos.hub.temporal import api as hub_temporal_api
     from cityos.identity import api as identity_api
     from cityos.identity import pages as identity_pages
     from cityos.people import api as people_api
@@ -53,11 +67,17 @@ def include_all(app: FastAPI) -> None:
     services_apis = (catalogue_api, licences_api, applications_api, consult_api, proactive_api)
     community_apis = (access_api, property_api, commerce_api, governance_api, dashboard_api)
     emergency_apis = (addressbook_api, campaigns_api, command_api)
-    for module in (*apis, *services_apis, *community_apis, *emergency_apis):
+    # The temporal and discovery routers come before the entities router, whose paths would
+    # otherwise catch theirs.
+    hub_apis = (hub_temporal_api, ngsi_discovery, hub_subscriptions_api, ngsi_api, hub_ingest_api)
+    hub_apis += (hub_devices_api, hub_catalogue_api, hub_apps_api)
+    for module in (*apis, *services_apis, *community_apis, *emergency_apis, *hub_apis):
         app.include_router(module.router)
     pages = (web_pages, identity_pages, places_pages, people_pages, orgs_pages, workflow_pages, cases_pages)
     services_pages = (catalogue_pages, licences_pages, applications_pages, consult_pages, proactive_pages)
     community_pages = (access_pages, property_pages, commerce_pages, governance_pages, dashboard_pages, community_home)
     emergency_pages = (addressbook_pages, campaigns_pages, command_pages)
-    for module in (*pages, *services_pages, *community_pages, *emergency_pages):
+    hub_pages = (ngsi_pages, hub_subscriptions_pages, hub_ingest_pages, hub_devices_pages)
+    hub_pages += (hub_catalogue_pages, hub_apps_pages)
+    for module in (*pages, *services_pages, *community_pages, *emergency_pages, *hub_pages):
         app.include_router(module.router)

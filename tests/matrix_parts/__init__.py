@@ -16,6 +16,10 @@ from tests.matrix_parts import (
     emergency_addressbook,
     emergency_campaigns,
     emergency_command,
+    hub_apps,
+    hub_catalogue,
+    hub_devices,
+    hub_ingest,
     licences,
     proactive,
 )
@@ -34,4 +38,8 @@ PARTS: tuple[ModuleType, ...] = (
     emergency_addressbook,
     emergency_campaigns,
     emergency_command,
+    hub_devices,
+    hub_ingest,
+    hub_catalogue,
+    hub_apps,
 )

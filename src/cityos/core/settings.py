@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     divisions_dir: Path = ROOT_DIR.parent / "shared" / "data" / "admin-divisions"
     upload_dir: Path = ROOT_DIR / "var" / "uploads"  # photos of cases, stored by content hash
     max_upload_mb: int = 8
+    archive_dir: Path = ROOT_DIR / "var" / "archive"  # observations as Parquet, one folder per day
+    # The data hub's MQTT bridge (the production path for devices); None: HTTP ingest only.
+    mqtt_url: str | None = None
+    mqtt_topic_prefix: str = "cityos"
     log_level: str = "INFO"
     # Threads that run request handlers (blocking database work). Few threads beat many on
     # SQLite, where the work is CPU-bound and threads only fight over the GIL; PostgreSQL

@@ -48,6 +48,9 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(Role.STREET_OBSERVER, "demo-street", "the street of that community (read-only)", "演示街道观察员"),
     # 应急: the building lead (楼栋长) of the demo resident's building in the demo estate.
     DemoAccount(Role.VOLUNTEER, "demo-volunteer", "the demo resident's building (楼栋长)", "演示志愿者"),
+    # 数据中台: the data officer of the district's 城市管理局 (datasets, devices, entities); a developer.
+    DemoAccount(Role.DATA_OFFICER, "demo-data", "城市管理局 of the first demo district (数据专员)", "演示数据专员"),
+    DemoAccount(Role.DEVELOPER, "demo-dev", "whole city (third-party developer)", "演示开发者"),
 )
 
 
@@ -121,6 +124,8 @@ def create_demo_accounts(writer: BulkWriter, anchors: DemoAnchors, *, password_h
         "demo-window": (a.district, {"department_id": by_kind.get("zwfw")}),
         "demo-mzj": (a.district, {"department_id": by_kind.get("mzj")}),
         "demo-jtj": (a.district, {"department_id": by_kind.get("jtj")}),
+        "demo-data": (a.district, {"department_id": a.department_id}),
+        "demo-dev": (a.city, {}),
     }
     if a.community is not None:
         scopes["demo-community"] = (a.community, {})

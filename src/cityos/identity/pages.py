@@ -43,6 +43,8 @@ ROLE_LABELS: dict[str, str] = {
     Role.COMMUNITY_STAFF: N_("Community worker"),
     Role.STREET_OBSERVER: N_("Street observer"),
     Role.VOLUNTEER: N_("Volunteer"),
+    Role.DATA_OFFICER: N_("Data officer"),
+    Role.DEVELOPER: N_("Developer"),
     Role.APP_CLIENT: N_("Third-party app"),
     Role.ADMIN: N_("Administrator"),
 }

@@ -17,6 +17,8 @@ class Role(StrEnum):
     COMMUNITY_STAFF = "community_staff"  # 社区工作者: notices, surveys, votes, grid tasks, the dashboard
     STREET_OBSERVER = "street_observer"  # 街道观察员: reads a street's communities, changes nothing
     VOLUNTEER = "volunteer"  # 志愿者 / 楼栋长: campaign tasks and supplies in their buildings
+    DATA_OFFICER = "data_officer"  # 数据专员: a department's datasets, devices and NGSI-LD entities
+    DEVELOPER = "developer"  # 开发者: builds third-party light apps on the open platform
     APP_CLIENT = "app_client"
     ADMIN = "admin"
 
@@ -76,6 +78,16 @@ PERMISSIONS: dict[str, str] = {
     "campaign:report": "Send one's own (or one's household's) daily campaign report",
     "supplies:distribute": "Record supplies handed to households",
     "broadcast:send": "Send broadcasts to a part of the address book",
+    "hub:read": "Read NGSI-LD entities, their history and the types and attributes of the data hub",
+    "hub:write": "Create, update and delete NGSI-LD entities",
+    "hub:subscribe": "Manage NGSI-LD subscriptions and see their delivery status",
+    "device:manage": "Register IoT devices in one's area, issue device keys and set payload mappings",
+    "dataset:read": "Browse the data catalogue and read open datasets",
+    "dataset:publish": "Publish datasets of one's department",
+    "dataset:request": "Request access to a dataset for one's department and read through its grants",
+    "dataset:approve": "Approve or refuse requests for one's department's datasets; revoke grants",
+    "app:develop": "Register and manage one's own light apps, their keys and webhooks",
+    "app:review": "Review and approve light apps, set their scopes and rate limits",
 }
 
 _READ_PLACES = {"region:read"}
@@ -84,6 +96,7 @@ _CASES = {"case:read", "case:report"}
 _APPLY = {"service:read", "application:submit"}
 _NEIGHBOUR = {"pass:request", "bill:pay", "commerce:order", "vote:cast", "help:offer", "campaign:report"}
 _CAMPAIGN_STAFF = {"campaign:manage", "campaign:read", "broadcast:send", "supplies:distribute"}
+_DATA_USER = {"dataset:read", "dataset:request"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({"self:read", "region:read", "case:report"} | _APPLY | _NEIGHBOUR),
@@ -98,6 +111,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _READ_PLACES
         | {"department:read", "organisation:read", "case:read", "service:read", "service:stats"}
         | {"application:read", "application:approve", "credential:issue", "consult:answer"}
+        | _DATA_USER
+        | {"hub:read"}
     ),
     Role.DISPATCHER: frozenset(
         _READ_PLACES | _CASES | {"department:read", "organisation:read", "person:read", "service:read"}
@@ -109,6 +124,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {"department:read", "audit:read", "process:read", "service:read", "service:stats", "application:read"}
         | {"access:read", "community:read"}
         | _CAMPAIGN_STAFF
+        | _DATA_USER
+        | {"hub:read"}
     ),
     Role.PROPERTY_MANAGER: frozenset(
         _READ_PLACES
@@ -129,6 +146,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     Role.STREET_OBSERVER: frozenset(_READ_PLACES | {"access:read", "community:read", "case:read", "campaign:read"}),
     Role.VOLUNTEER: frozenset(_READ_PLACES | {"self:read", "campaign:task", "supplies:distribute", "campaign:report"}),
+    Role.DATA_OFFICER: frozenset(
+        _READ_PLACES
+        | {"department:read", "organisation:read"}
+        | _DATA_USER
+        | {"dataset:publish", "dataset:approve", "hub:read", "hub:write", "hub:subscribe", "device:manage"}
+    ),
+    Role.DEVELOPER: frozenset(_READ_PLACES | {"self:read", "app:develop", "dataset:read"}),
     Role.APP_CLIENT: frozenset(_READ_PLACES),
     Role.ADMIN: frozenset(PERMISSIONS),
 }
@@ -136,6 +160,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 # What a third-party app may be granted (OAuth2 client scopes); never personal data in clear.
 CLIENT_GRANTABLE: frozenset[str] = frozenset(
     {"region:read", "organisation:read", "department:read", "person:read", "case:report"}
+    | {"hub:read", "hub:write", "hub:subscribe", "dataset:read"}
 )
 
 

@@ -1,0 +1,1 @@
+"""Placeholder: see the hub brief (filled by its owner)."""

@@ -1,0 +1,1 @@
+"""Tests of the data hub (数据中台)."""
