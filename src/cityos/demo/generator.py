@@ -44,6 +44,7 @@ MSG_CITY = N_("The demo can draw the cities {codes}, not {code}.")
 MSG_EXISTS = N_("A demo city already exists in this database.")
 MSG_TAKEN = N_("This database already has communities; generate the demo into a fresh database.")
 COMMUNITY_PARTS = ("access", "property", "commerce", "governance")
+HUB_PARTS = ("devices", "catalogue", "apps")
 log = structlog.get_logger(__name__)
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage advances."""
@@ -102,6 +103,9 @@ class DemoSummary:
     # 智慧社区 parts whose demo records were seeded for the demo estate, and those that failed.
     community_seeded: list[str] = field(default_factory=list)
     community_failed: list[str] = field(default_factory=list)
+    # 数据中台 parts likewise (devices and readings, datasets and grants, light apps).
+    hub_seeded: list[str] = field(default_factory=list)
+    hub_failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -228,10 +232,14 @@ class _Generator:
         self.district_departments: dict[str, int] = {}
         self.community_seeded: list[str] = []
         self.community_failed: list[str] = []
+        self.hub_seeded: list[str] = []
+        self.hub_failed: list[str] = []
+        self.city_id: int | None = None
 
     # stages -----------------------------------------------------------------
     def run(self, city: CityDivisions) -> None:
         self.city_short = city_short_name(city.city.name)
+        self.city_id = city.city.id
         self.levels[RegionLevel.CITY.value] = 1
         self.levels[RegionLevel.DISTRICT.value] = len(city.districts)
         self.levels[RegionLevel.STREET.value] = sum(len(v) for v in city.streets.values())
@@ -269,6 +277,7 @@ class _Generator:
         self._services()
         self._services_history(populated[0])
         self._community_demo()
+        self._hub_demo()
 
     def _services(self) -> None:
         """一网通办: the demo resident's 居民身份证 and 户口簿 as e-licences, so applying needs no upload."""
@@ -327,6 +336,36 @@ class _Generator:
             else:
                 self.community_seeded.append(part)
             self.progress("community", done, len(COMMUNITY_PARTS))
+
+    def _hub_demo(self) -> None:
+        """数据中台: each part's demo records (``hub/<part>/demo.py``): devices with readings around
+        the demo estate, datasets of the demo departments with a grant, light apps."""
+        city = self.session.get(Region, self.city_id) if self.city_id is not None else None
+        if city is None:
+            return
+        estate = self.session.get(Region, self.anchor.estate.region_id) if self.anchor.estate else None
+        from cityos.hub import setup as hub_setup
+
+        hub_setup.install(self.session)
+        self.session.flush()
+        self.progress("hub", 0, len(HUB_PARTS))
+        for done, part in enumerate(HUB_PARTS, start=1):
+            try:
+                module = importlib.import_module(f"cityos.hub.{part}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"cityos.hub.{part}.demo":
+                    raise
+                continue
+            rng = random.Random(f"{self.seed}-hub-{part}")
+            try:
+                with self.session.begin_nested():
+                    module.seed(self.session, city=city, estate=estate, rng=rng)
+            except Exception as exc:  # one part's demo must not stop the city from being generated
+                log.warning("demo.hub_seed_failed", part=part, error=type(exc).__name__)
+                self.hub_failed.append(part)
+            else:
+                self.hub_seeded.append(part)
+            self.progress("hub", done, len(HUB_PARTS))
 
     def _city_geometry(self, city: CityDivisions) -> list[Polygon]:
         n = len(city.districts)
@@ -553,6 +592,8 @@ class _Generator:
             accounts=self.accounts,
             community_seeded=list(self.community_seeded),
             community_failed=list(self.community_failed),
+            hub_seeded=list(self.hub_seeded),
+            hub_failed=list(self.hub_failed),
         )
 
 
