@@ -1,1 +1,2 @@
-"""Placeholder: see the hub brief (filled by its owner)."""
+"""The hub's observations store (``sensor_observation``), the NGSI-LD temporal API and the
+daily Parquet archive of observations."""
