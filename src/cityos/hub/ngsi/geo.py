@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from cityos.core.errors import FieldError, Invalid
 from cityos.core.i18n import N_
@@ -128,12 +129,15 @@ def geometry_of(value: Any) -> BaseGeometry | None:
     return geom
 
 
-def _local_projection(lon0: float, lat0: float) -> Callable[..., Any]:
-    kx = math.radians(1) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
-    ky = math.radians(1) * EARTH_RADIUS_M
+def _local_projection(lon0: float, lat0: float) -> Callable[[Any], Any]:
+    """Metres east/north of (lon0, lat0) for an (N, 2) array of lon/lat."""
+    origin = np.array([lon0, lat0])
+    scale = np.array(
+        [math.radians(1) * EARTH_RADIUS_M * math.cos(math.radians(lat0)), math.radians(1) * EARTH_RADIUS_M]
+    )
 
-    def project(x: Any, y: Any, z: Any = None) -> tuple[Any, Any]:
-        return ((x - lon0) * kx, (y - lat0) * ky)
+    def project(coords: Any) -> Any:
+        return (coords - origin) * scale
 
     return project
 
@@ -144,7 +148,7 @@ def distance_m(reference: BaseGeometry, other: BaseGeometry) -> float:
         return haversine_m(reference.x, reference.y, other.x, other.y)
     centre = reference.representative_point()
     project = _local_projection(centre.x, centre.y)
-    return float(transform(project, reference).distance(transform(project, other)))
+    return float(shapely.transform(reference, project).distance(shapely.transform(other, project)))
 
 
 @dataclass(frozen=True)

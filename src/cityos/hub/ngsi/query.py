@@ -48,8 +48,9 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z)?")
 _OPERATORS = ("!~=", "==", "!=", ">=", "<=", "~=", ">", "<")
-# a group holding a quantifier that is itself quantified ((a+)+, (a|b*)*): exponential backtracking
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)\s*[*+{?]")
+# a group holding a quantifier or an alternation that is itself repeated ((a+)+, (a|aa)*):
+# exponential backtracking
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[*+}|](?:[^()\\]|\\.)*\)\s*[*+{]")
 _BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 
 MSG_EMPTY = N_("The query is empty.")
@@ -388,7 +389,7 @@ class _Parser:
         self.pos += len(op)
         self._skip()
         if op in ("~=", "!~="):
-            raw = self._scalar_text()
+            raw = self._pattern_text()
             pattern = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
             if not pattern:
                 raise self._error(MSG_VALUE)
@@ -449,6 +450,29 @@ class _Parser:
             and not (self.text.startswith("..", self.pos))
         ):
             self.pos += 1
+        return self.text[start : self.pos].strip()
+
+    def _pattern_text(self) -> str:
+        """A regular expression: quoted, or unquoted up to ``;``, ``|`` or an unmatched ``)``."""
+        self._skip()
+        if self.text.startswith('"', self.pos):
+            return self._scalar_text()
+        start, depth = self.pos, 0
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char == "\\":
+                self.pos += 2
+                continue
+            if char in ";|" and depth == 0:
+                break
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            self.pos += 1
+        self.pos = min(self.pos, len(self.text))
         return self.text[start : self.pos].strip()
 
     def _values(self) -> tuple[Any, ...]:
