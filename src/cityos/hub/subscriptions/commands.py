@@ -1,13 +1,89 @@
-"""``cityos hub …`` commands of this part (filled by its owner)."""
+"""``cityos hub …`` commands of hub.subscriptions: list the subscriptions of a tenant with their
+delivery figures, pause and resume one, and send what is due now (a run of the deliverer)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import typer
 from sqlalchemy.orm import Session
 
+from cityos.core.errors import DomainError
+
+
+def _fail(exc: DomainError) -> None:
+    from cityos.core.i18n import translate
+
+    typer.echo(translate(exc.message, "en", **exc.params), err=True)
+    for d in exc.details:
+        typer.echo(f"{d.field}: {translate(d.message, 'en', **d.params)}", err=True)
+    raise typer.Exit(1) from exc
+
 
 def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session]]) -> None:
     """Adds this part's commands to ``cityos hub``."""
+
+    @app.command("subscriptions")
+    def list_subscriptions(tenant: str = typer.Option("default", "--tenant", help="NGSI-LD tenant")) -> None:
+        """The subscriptions of a tenant: status, endpoint, sent/failed, last failure."""
+        from cityos.core.actor import SYSTEM
+        from cityos.hub.subscriptions import service
+
+        with work() as session:
+            rows, total = service.listing(session, SYSTEM, tenant=tenant, limit=1000, offset=0)
+            lines = [
+                (
+                    r.subscription_id,
+                    service.status_of(r),
+                    r.endpoint_uri,
+                    r.times_sent,
+                    r.times_failed,
+                    r.last_failure_reason or "",
+                )
+                for r in rows
+            ]
+        typer.echo(f"{total} subscription(s) in tenant {tenant}")
+        for sid, status, uri, sent, failed, reason in lines:
+            typer.echo(f"{sid}  {status:<8} {uri}  sent {sent}, failed {failed}  {reason}")
+
+    def _set(subscription_id: str, tenant: str, active: bool) -> None:
+        from cityos.core.actor import SYSTEM
+        from cityos.hub.subscriptions import service
+
+        try:
+            with work() as session:
+                service.set_active(session, SYSTEM, tenant=tenant, subscription_id=subscription_id, active=active)
+        except DomainError as exc:
+            _fail(exc)
+        typer.echo(f"{subscription_id}: {'active' if active else 'paused'}")
+
+    @app.command("subscription-pause")
+    def pause(subscription_id: str, tenant: str = typer.Option("default", "--tenant")) -> None:
+        """Pause a subscription (no notifications until it is resumed)."""
+        _set(subscription_id, tenant, False)
+
+    @app.command("subscription-resume")
+    def resume(subscription_id: str, tenant: str = typer.Option("default", "--tenant")) -> None:
+        """Resume a paused subscription."""
+        _set(subscription_id, tenant, True)
+
+    @app.command("notifications-send")
+    def send(seconds: float = typer.Option(5.0, "--seconds", min=0.5, help="how long to run the deliverer")) -> None:
+        """Run the deliverer for a while (expiry, periodic notifications, due retries), then stop."""
+        from cityos.core.runtime import Runtime
+        from cityos.hub.subscriptions import service
+        from cityos.hub.subscriptions.delivery import Deliverer
+
+        with work() as session:
+            service.expire(session)
+        runtime = Runtime.create()
+        deliverer = Deliverer(runtime.session_factory)
+        deliverer.start()
+        try:
+            time.sleep(seconds)
+        finally:
+            deliverer.stop()
+            runtime.close()
+        typer.echo("done")

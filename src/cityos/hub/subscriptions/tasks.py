@@ -1,4 +1,5 @@
-"""Bus handlers, periodic jobs, install steps and background workers of this part (filled by its owner)."""
+"""Background work of hub.subscriptions: the notification deliverer (started by the server),
+and every minute the expiry of subscriptions and the periodic (timeInterval) notifications."""
 
 from __future__ import annotations
 
@@ -8,20 +9,28 @@ from sqlalchemy.orm import Session
 
 from cityos.core.bus import Bus
 from cityos.core.runtime import Runtime
+from cityos.hub.subscriptions import service
 
 
 def register(bus: Bus) -> None:
-    """Subscribes this part's bus handlers (once per runtime)."""
+    """No bus handlers: the entity store calls ``service.on_changes`` in its own transaction."""
 
 
 def install(session: Session) -> None:
-    """What ``cityos db upgrade`` installs for this part (idempotent)."""
+    """Nothing to install: subscriptions are made by their users."""
 
 
 def periodic(session: Session) -> None:
-    """Run by the server every minute."""
+    """Every minute: expired subscriptions stop; periodic notifications that are due are queued
+    (the deliverer also does this every second while it runs)."""
+    service.expire(session)
+    service.queue_periodic(session)
 
 
 def start(runtime: Runtime) -> Callable[[], None] | None:
-    """Starts this part's background workers in the server; returns what stops them."""
-    return None
+    """Starts the deliverer (its own thread, loop and sessions); returns what stops it."""
+    from cityos.hub.subscriptions.delivery import Deliverer
+
+    deliverer = Deliverer(runtime.session_factory)
+    deliverer.start()
+    return deliverer.stop
