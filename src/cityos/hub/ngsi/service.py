@@ -1,1 +1,561 @@
-"""Placeholder: see the hub brief (filled by its owner)."""
+"""The NGSI-LD entity store (实体库): the store API other hub parts call, and the entity and
+attribute operations of ``/ngsi-ld/v1/entities``.
+
+Entities are kept in canonical form (see ``models.NgsiEntity``). Every write validates first
+(ids, attribute shapes, Smart Data Models), then writes, then hands its ``EntityChange``s to
+``changes.emit`` inside the same transaction (temporal history, subscriptions). Services flush,
+never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cityos.core.db import WRITE_INTENT, utcnow
+from cityos.core.errors import FieldError, Invalid
+from cityos.core.i18n import N_
+from cityos.hub.ngsi import changes
+from cityos.hub.ngsi.attributes import (
+    LOCATION,
+    RESERVED_NAMES,
+    Normalizer,
+    geometry_bbox,
+    instances,
+    is_uri,
+    iso,
+    pack,
+    patch_instance,
+    put_instance,
+    valid_name,
+)
+from cityos.hub.ngsi.changes import ChangeKind, EntityChange
+from cityos.hub.ngsi.context import Context, default_context
+from cityos.hub.ngsi.models import NgsiEntity, NgsiTenant
+from cityos.hub.ngsi.problems import (
+    ALREADY_EXISTS,
+    BAD_REQUEST_DATA,
+    NONEXISTENT_TENANT,
+    RESOURCE_NOT_FOUND,
+    NgsiProblem,
+)
+
+DEFAULT_TENANT = "default"
+SYSTEM_KEYS = frozenset({"id", "type", "createdAt", "modifiedAt"})
+
+_known_tenants: set[str] = set()
+
+
+# -- tenants ----------------------------------------------------------------------------------
+def forget_tenants() -> None:
+    """Drop the per-process cache of tenants known to exist (tests, tenant removal)."""
+    _known_tenants.clear()
+
+
+def tenant_exists(session: Session, tenant: str) -> bool:
+    if tenant == DEFAULT_TENANT or tenant in _known_tenants:
+        return True
+    found = session.scalar(select(NgsiTenant.id).where(NgsiTenant.name == tenant)) is not None
+    if found:
+        _known_tenants.add(tenant)
+    return found
+
+
+def require_tenant(session: Session, tenant: str) -> None:
+    """A read of a tenant that never got a write: 404 NonexistentTenant."""
+    if not tenant_exists(session, tenant):
+        raise NgsiProblem(NONEXISTENT_TENANT, N_("The tenant {tenant} does not exist."), params={"tenant": tenant})
+
+
+def ensure_tenant(session: Session, tenant: str) -> None:
+    """Creates the tenant on its first write (concurrent first writes are fine)."""
+    if tenant_exists(session, tenant):
+        return
+    values = {"name": tenant, "created_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(NgsiTenant).values(**values).on_conflict_do_nothing(index_elements=["name"]))
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(NgsiTenant).values(**values).on_conflict_do_nothing(index_elements=["name"]))
+    else:  # pragma: no cover - other databases are not supported
+        session.add(NgsiTenant(**values))
+        session.flush()
+
+
+def list_tenants(session: Session) -> list[str]:
+    names = set(session.scalars(select(NgsiTenant.name)))
+    return sorted(names | {DEFAULT_TENANT})
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def write_intent(session: Session) -> None:
+    """Ask for the write lock up front (SQLite: BEGIN IMMEDIATE) when no transaction is open."""
+    if not session.in_transaction():
+        session.connection(execution_options={WRITE_INTENT: True})
+
+
+def _load(session: Session, tenant: str, entity_id: str, *, for_update: bool = False) -> NgsiEntity | None:
+    stmt = select(NgsiEntity).where(NgsiEntity.tenant == tenant, NgsiEntity.entity_id == entity_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def _not_found(entity_id: str) -> NgsiProblem:
+    return NgsiProblem(RESOURCE_NOT_FOUND, N_("The entity {id} was not found."), params={"id": entity_id[:200]})
+
+
+def _stamp_now() -> tuple[datetime, str]:
+    now = utcnow()
+    return now, iso(now)
+
+
+def _locate(row: NgsiEntity, data: dict[str, Any]) -> None:
+    """Fill the spatial pre-filter columns from the ``location`` GeoProperty."""
+    geo = next((i.get("value") for i in instances(data.get(LOCATION)) if isinstance(i.get("value"), dict)), None)
+    box = geometry_bbox(geo) if geo else None
+    if box is None:
+        row.lon = row.lat = row.min_lon = row.min_lat = row.max_lon = row.max_lat = None
+        return
+    row.min_lon, row.min_lat, row.max_lon, row.max_lat = box
+    if geo and geo.get("type") == "Point":
+        row.lon, row.lat = float(geo["coordinates"][0]), float(geo["coordinates"][1])
+    else:
+        row.lon, row.lat = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def _smart_errors(type_iri: str, entity: dict[str, Any]) -> list[FieldError]:
+    from cityos.hub.ngsi import smartmodels
+
+    validate = getattr(smartmodels, "validate", None)
+    return list(validate(type_iri, entity)) if validate is not None else []
+
+
+def check_smart(type_iri: str, entity: dict[str, Any]) -> None:
+    """Writes of the Smart Data Models types must follow their schema."""
+    found = _smart_errors(type_iri, entity)
+    if found:
+        raise Invalid(N_("The entity does not follow its Smart Data Model."), details=found)
+
+
+def _change(
+    tenant: str,
+    kind: ChangeKind,
+    entity_id: str,
+    entity_type: str,
+    attrs: Iterable[str],
+    entity: dict[str, Any] | None,
+    previous: dict[str, Any] | None,
+    at: datetime,
+    history: bool = True,
+) -> EntityChange:
+    return EntityChange(
+        tenant=tenant,
+        entity_id=entity_id,
+        entity_type=entity_type,
+        kind=kind,
+        attrs=frozenset(attrs),
+        entity=entity,
+        previous=previous,
+        at=at,
+        history=history,
+    )
+
+
+def attr_names(entity: dict[str, Any]) -> list[str]:
+    return [k for k in entity if k not in SYSTEM_KEYS]
+
+
+def expand_type(ctx: Context, value: Any, errors: list[FieldError], field_name: str = "type") -> str | None:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, str) or not valid_name(value):
+        errors.append(FieldError(field_name, N_("An entity needs a type (a term or an IRI).")))
+        return None
+    return ctx.expand(value)
+
+
+def normalize_attrs(
+    raw: dict[str, Any], ctx: Context, now: str, *, prefix: str = "", errors: list[FieldError] | None = None
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Expanded name -> normalized attribute, for every attribute of ``raw`` (not id/type)."""
+    norm = Normalizer(ctx.expand, now)
+    if errors is not None:
+        norm.errors = errors
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in ("id", "type", "@context") or key in ("createdAt", "modifiedAt"):
+            continue
+        if key in RESERVED_NAMES or key.startswith("@"):
+            norm.fail(prefix + key[:60], N_("This attribute name is not allowed."))
+            continue
+        if not valid_name(key):
+            norm.fail(prefix + key[:60], N_("This attribute name is not allowed."))
+            continue
+        name = ctx.expand(key)
+        attr = norm.attribute(prefix + key, value, name=name)
+        if attr is not None:
+            out[name] = attr
+    return out, norm.errors
+
+
+def normalize_entity(raw: Any, ctx: Context, now: str, *, prefix: str = "") -> dict[str, Any]:
+    """A whole entity from a request body, canonical; Invalid with every field error."""
+    if not isinstance(raw, dict):
+        raise Invalid(
+            N_("An entity must be a JSON object."), details=[FieldError(prefix or "body", N_("Must be an object."))]
+        )
+    errors: list[FieldError] = []
+    entity_id = raw.get("id", raw.get("@id"))
+    if not is_uri(entity_id):
+        errors.append(FieldError(prefix + "id", N_("An entity id must be a URI (urn:ngsi-ld:Type:001).")))
+    type_iri = expand_type(ctx, raw.get("type", raw.get("@type")), errors, prefix + "type")
+    attrs, errors = normalize_attrs(raw, ctx, now, prefix=prefix, errors=errors)
+    if errors:
+        raise Invalid(details=errors)
+    return {"id": entity_id, "type": type_iri, **attrs, "createdAt": now, "modifiedAt": now}
+
+
+@dataclass
+class WriteResult:
+    """What an attribute operation did: the written attributes and those it left (207)."""
+
+    updated: list[str] = field(default_factory=list)
+    not_updated: list[tuple[str, str]] = field(default_factory=list)  # (expanded name, reason msgid)
+    change: EntityChange | None = None
+
+
+# -- the store API (for ingest, devices, demo …) -----------------------------------------------
+def upsert_attributes(
+    session: Session,
+    *,
+    tenant: str,
+    entity_id: str,
+    entity_type: str,
+    attrs: dict[str, dict[str, Any]],
+    observed_at: datetime | None = None,
+    history: bool = True,
+) -> EntityChange:
+    """Creates the entity if missing and merges ``attrs`` (short names of the core and Smart Data
+    Models contexts, or expanded IRIs; normalized or concise) into it; emits the change."""
+    ctx = default_context()
+    now, stamp = _stamp_now()
+    errors: list[FieldError] = []
+    if not is_uri(entity_id):
+        errors.append(FieldError("id", N_("An entity id must be a URI (urn:ngsi-ld:Type:001).")))
+    type_iri = expand_type(ctx, entity_type, errors)
+    new_attrs, errors = normalize_attrs(attrs, ctx, stamp, errors=errors)
+    if errors or type_iri is None:
+        raise Invalid(details=errors)
+    if observed_at is not None:
+        when = iso(observed_at)
+        for attr in new_attrs.values():
+            for item in instances(attr):
+                item.setdefault("observedAt", when)
+    ensure_tenant(session, tenant)
+    row = _load(session, tenant, entity_id, for_update=True)
+    if row is None:
+        entity = {"id": entity_id, "type": type_iri, **new_attrs, "createdAt": stamp, "modifiedAt": stamp}
+        check_smart(type_iri, entity)
+        try:
+            with session.begin_nested():
+                row = NgsiEntity(tenant=tenant, entity_id=entity_id, type=type_iri, data=entity)
+                row.created_at = row.modified_at = now
+                _locate(row, entity)
+                session.add(row)
+        except IntegrityError:
+            row = _load(session, tenant, entity_id, for_update=True)
+            if row is None:
+                raise
+        else:
+            change = _change(tenant, "created", entity_id, type_iri, new_attrs, entity, None, now, history)
+            changes.emit(session, [change])
+            return change
+    previous = row.data
+    entity = dict(previous)
+    for name, attr in new_attrs.items():
+        current = entity.get(name)
+        for item in instances(attr):
+            current, _ = put_instance(current, item)
+        entity[name] = current
+    entity["modifiedAt"] = stamp
+    check_smart(row.type, entity)
+    row.data = entity
+    row.modified_at = now
+    if LOCATION in new_attrs:
+        _locate(row, entity)
+    session.flush()
+    change = _change(tenant, "updated", entity_id, row.type, new_attrs, entity, previous, now, history)
+    changes.emit(session, [change])
+    return change
+
+
+def get_entity(session: Session, *, tenant: str, entity_id: str) -> dict[str, Any] | None:
+    """The canonical entity, or None."""
+    row = _load(session, tenant, entity_id)
+    return None if row is None else row.data
+
+
+def entities_of_type(
+    session: Session, *, tenant: str, entity_type: str, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Canonical entities of one type (an IRI or a core/Smart Data Models term), oldest first."""
+    type_iri = entity_type if ":" in entity_type else default_context().expand(entity_type)
+    stmt = (
+        select(NgsiEntity.data)
+        .where(NgsiEntity.tenant == tenant, NgsiEntity.type == type_iri)
+        .order_by(NgsiEntity.id)
+        .limit(max(0, min(limit, 10_000)))
+        .offset(max(0, offset))
+    )
+    return list(session.scalars(stmt))
+
+
+def count_of_type(session: Session, *, tenant: str, entity_type: str) -> int:
+    type_iri = entity_type if ":" in entity_type else default_context().expand(entity_type)
+    stmt = select(func.count()).select_from(NgsiEntity).where(NgsiEntity.tenant == tenant, NgsiEntity.type == type_iri)
+    return int(session.scalar(stmt) or 0)
+
+
+# -- entity operations of the API --------------------------------------------------------------
+def insert_entity(session: Session, *, tenant: str, entity: dict[str, Any], at: datetime) -> EntityChange:
+    """Stores a normalized entity that must not exist yet (AlreadyExists otherwise)."""
+    check_smart(entity["type"], entity)
+    ensure_tenant(session, tenant)
+    if _load(session, tenant, entity["id"]) is not None:
+        raise NgsiProblem(ALREADY_EXISTS, N_("The entity {id} already exists."), params={"id": entity["id"][:200]})
+    row = NgsiEntity(tenant=tenant, entity_id=entity["id"], type=entity["type"], data=entity)
+    row.created_at = row.modified_at = at
+    _locate(row, entity)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError as exc:
+        raise NgsiProblem(
+            ALREADY_EXISTS, N_("The entity {id} already exists."), params={"id": entity["id"][:200]}
+        ) from exc
+    return _change(tenant, "created", entity["id"], entity["type"], attr_names(entity), entity, None, at)
+
+
+def create_entity(session: Session, *, tenant: str, body: Any, ctx: Context) -> EntityChange:
+    write_intent(session)
+    now, stamp = _stamp_now()
+    entity = normalize_entity(body, ctx, stamp)
+    change = insert_entity(session, tenant=tenant, entity=entity, at=now)
+    changes.emit(session, [change])
+    return change
+
+
+def retrieve_entity(session: Session, *, tenant: str, entity_id: str, type_iris: Sequence[str] = ()) -> dict[str, Any]:
+    if not is_uri(entity_id):
+        raise NgsiProblem(BAD_REQUEST_DATA, N_("An entity id must be a URI (urn:ngsi-ld:Type:001)."))
+    require_tenant(session, tenant)
+    row = _load(session, tenant, entity_id)
+    if row is None or (type_iris and row.type not in type_iris):
+        raise _not_found(entity_id)
+    return row.data
+
+
+def _existing(session: Session, tenant: str, entity_id: str) -> NgsiEntity:
+    if not is_uri(entity_id):
+        raise NgsiProblem(BAD_REQUEST_DATA, N_("An entity id must be a URI (urn:ngsi-ld:Type:001)."))
+    write_intent(session)
+    row = _load(session, tenant, entity_id, for_update=True)
+    if row is None:
+        raise _not_found(entity_id)
+    return row
+
+
+def _save(
+    session: Session,
+    row: NgsiEntity,
+    entity: dict[str, Any],
+    *,
+    kind: ChangeKind,
+    attrs: Iterable[str],
+    at: datetime,
+    relocate: bool = True,
+) -> EntityChange:
+    previous = row.data
+    check_smart(row.type, entity)
+    row.data = entity
+    row.modified_at = at
+    if relocate:
+        _locate(row, entity)
+    session.flush()
+    return _change(row.tenant, kind, row.entity_id, row.type, attrs, entity, previous, at)
+
+
+def replace_entity(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> EntityChange:
+    """PUT /entities/{id}: every attribute replaced; the id stays, the type may be restated."""
+    row = _existing(session, tenant, entity_id)
+    now, stamp = _stamp_now()
+    if isinstance(body, dict):
+        body = {**body, "id": body.get("id", entity_id), "type": body.get("type", ctx.compact(row.type))}
+    entity = normalize_entity(body, ctx, stamp)
+    if entity["id"] != entity_id:
+        raise Invalid(details=[FieldError("id", N_("The id in the body differs from the id in the path."))])
+    entity["createdAt"] = row.data.get("createdAt", stamp)
+    row.type = entity["type"]
+    names = set(attr_names(entity)) | set(attr_names(row.data))
+    change = _save(session, row, entity, kind="replaced", attrs=names, at=now)
+    changes.emit(session, [change])
+    return change
+
+
+def delete_entity(session: Session, *, tenant: str, entity_id: str) -> EntityChange:
+    row = _existing(session, tenant, entity_id)
+    now = utcnow()
+    change = _change(tenant, "deleted", entity_id, row.type, attr_names(row.data), None, row.data, now)
+    session.delete(row)
+    session.flush()
+    changes.emit(session, [change])
+    return change
+
+
+def _fragment(body: Any, ctx: Context, stamp: str) -> dict[str, Any]:
+    if not isinstance(body, dict) or not body:
+        raise Invalid(details=[FieldError("body", N_("Send the attributes as a JSON object."))])
+    if "id" in body or "type" in body:
+        body = {k: v for k, v in body.items() if k not in ("id", "type")}
+    attrs, errors = normalize_attrs(body, ctx, stamp)
+    if errors:
+        raise Invalid(details=errors)
+    if not attrs:
+        raise Invalid(details=[FieldError("body", N_("Send at least one attribute."))])
+    return attrs
+
+
+def append_attrs(
+    session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context, overwrite: bool = True
+) -> WriteResult:
+    """POST /entities/{id}/attrs: adds attributes (replacing same-datasetId instances unless
+    ``noOverwrite``)."""
+    row = _existing(session, tenant, entity_id)
+    now, stamp = _stamp_now()
+    attrs = _fragment(body, ctx, stamp)
+    entity = dict(row.data)
+    result = WriteResult()
+    for name, attr in attrs.items():
+        current = entity.get(name)
+        wrote = False
+        for item in instances(attr):
+            current, ok = put_instance(current, item, overwrite=overwrite)
+            wrote = wrote or ok
+        if wrote:
+            entity[name] = current
+            result.updated.append(name)
+        else:
+            result.not_updated.append((name, N_("The attribute exists and noOverwrite was asked.")))
+    if result.updated:
+        entity["modifiedAt"] = stamp
+        result.change = _save(
+            session, row, entity, kind="updated", attrs=result.updated, at=now, relocate=LOCATION in result.updated
+        )
+        changes.emit(session, [result.change])
+    return result
+
+
+def update_attrs(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> WriteResult:
+    """PATCH /entities/{id}/attrs: replaces existing attribute instances only."""
+    row = _existing(session, tenant, entity_id)
+    now, stamp = _stamp_now()
+    attrs = _fragment(body, ctx, stamp)
+    entity = dict(row.data)
+    result = WriteResult()
+    for name, attr in attrs.items():
+        current = entity.get(name)
+        if current is None:
+            result.not_updated.append((name, N_("The entity has no such attribute.")))
+            continue
+        wrote = False
+        for item in instances(attr):
+            if any(i.get("datasetId") == item.get("datasetId") for i in instances(current)):
+                current, _ = put_instance(current, item)
+                wrote = True
+        if wrote:
+            entity[name] = current
+            result.updated.append(name)
+        else:
+            result.not_updated.append((name, N_("The entity has no instance of the attribute with that datasetId.")))
+    if result.updated:
+        entity["modifiedAt"] = stamp
+        result.change = _save(
+            session, row, entity, kind="updated", attrs=result.updated, at=now, relocate=LOCATION in result.updated
+        )
+        changes.emit(session, [result.change])
+    return result
+
+
+def patch_attribute(
+    session: Session, *, tenant: str, entity_id: str, attr: str, body: Any, ctx: Context
+) -> EntityChange:
+    """PATCH /entities/{id}/attrs/{attr}: the fragment's members replace those of the instance
+    (its datasetId's, the default one otherwise); the attribute must exist."""
+    if not valid_name(attr) or attr in RESERVED_NAMES:
+        raise Invalid(details=[FieldError("attr", N_("This attribute name is not allowed."))])
+    if not isinstance(body, dict) or not body:
+        raise Invalid(details=[FieldError("body", N_("Send the attribute as a JSON object."))])
+    row = _existing(session, tenant, entity_id)
+    now, stamp = _stamp_now()
+    name = ctx.expand(attr)
+    current = row.data.get(name)
+    dataset = body.get("datasetId")
+    target = next((i for i in instances(current) if i.get("datasetId") == dataset), None)
+    if target is None:
+        raise NgsiProblem(RESOURCE_NOT_FOUND, N_("The entity has no attribute {attr}."), params={"attr": attr[:100]})
+    kind = body.get("type", target.get("type"))
+    merged_raw = {k: v for k, v in patch_instance(target, body, stamp).items() if k not in ("createdAt", "modifiedAt")}
+    merged_raw["type"] = kind
+    norm = Normalizer(ctx.expand, stamp)
+    # Sub-attributes already stored are expanded; normalising them again keeps their names.
+    fresh = norm.instance("body", merged_raw, name=name)
+    if norm.errors or fresh is None:
+        raise Invalid(details=norm.errors)
+    fresh["createdAt"] = target.get("createdAt", stamp)
+    entity = dict(row.data)
+    entity[name], _ = put_instance(current, fresh)
+    entity["modifiedAt"] = stamp
+    change = _save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
+    changes.emit(session, [change])
+    return change
+
+
+def delete_attribute(
+    session: Session,
+    *,
+    tenant: str,
+    entity_id: str,
+    attr: str,
+    ctx: Context,
+    dataset_id: str | None = None,
+    delete_all: bool = False,
+) -> EntityChange:
+    """DELETE /entities/{id}/attrs/{attr}: one instance (the default or ``datasetId``'s), or all."""
+    if dataset_id is not None and not is_uri(dataset_id):
+        raise Invalid(details=[FieldError("datasetId", N_("Must be a URI."))])
+    row = _existing(session, tenant, entity_id)
+    now, stamp = _stamp_now()
+    name = ctx.expand(attr)
+    current = instances(row.data.get(name))
+    kept = [] if delete_all else [i for i in current if i.get("datasetId") != dataset_id]
+    if not current or len(kept) == len(current):
+        raise NgsiProblem(RESOURCE_NOT_FOUND, N_("The entity has no attribute {attr}."), params={"attr": attr[:100]})
+    entity = dict(row.data)
+    packed = pack(kept)
+    if packed is None:
+        del entity[name]
+    else:
+        entity[name] = packed
+    entity["modifiedAt"] = stamp
+    change = _save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
+    changes.emit(session, [change])
+    return change
