@@ -320,11 +320,26 @@ class Deliverer:
         return len(jobs)
 
     def _queue_periodic(self) -> None:
-        with unit_of_work(self.session_factory) as session:
-            service.queue_periodic(session, now=self.clock())
+        now = self.clock()
+        with self.session_factory() as session:
+            due = service.periodic_due(session, now=now)
+            session.rollback()
+        if due:
+            with unit_of_work(self.session_factory) as session:
+                session.connection(execution_options={WRITE_INTENT: True})
+                service.queue_periodic(session, now=now)
 
     def _claim(self, full: list[str]) -> list[Job]:
         now = self.clock()
+        with self.session_factory() as session:  # a read first: most rounds find nothing due
+            due = session.scalar(
+                select(HubNotification.id)
+                .where(HubNotification.status == NotificationStatus.PENDING, HubNotification.next_attempt_at <= now)
+                .limit(1)
+            )
+            session.rollback()
+        if due is None:
+            return []
         with unit_of_work(self.session_factory) as session:
             session.connection(execution_options={WRITE_INTENT: True})
             query = (
@@ -344,7 +359,7 @@ class Deliverer:
                 query = query.with_for_update(skip_locked=True, of=HubNotification)
             jobs: list[Job] = []
             per_endpoint: dict[str, int] = {}
-            for note, sub in session.execute(query).tuples():
+            for note, sub in session.execute(query):
                 room = self.settings.queue_limit - self._load(note.endpoint_uri)
                 if per_endpoint.get(note.endpoint_uri, 0) >= room:
                     continue

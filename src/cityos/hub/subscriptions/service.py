@@ -313,21 +313,32 @@ def _current_entities(session: Session, sub: matching.Compiled, *, limit: int = 
     return out[:limit]
 
 
-def queue_periodic(session: Session, *, now: datetime | None = None) -> int:
-    """Queue the notifications of timeInterval subscriptions that are due; returns how many."""
-    now = now or utcnow()
-    due = session.scalars(
+def _periodic(session: Session, now: datetime) -> list[HubSubscription]:
+    rows = session.scalars(
         select(HubSubscription).where(
             HubSubscription.time_interval.is_not(None),
             HubSubscription.is_active.is_(True),
             (HubSubscription.expires_at.is_(None)) | (HubSubscription.expires_at > now),
         )
     ).all()
+    return [
+        row
+        for row in rows
+        if row.time_interval is not None
+        and (row.last_queued_at is None or row.last_queued_at <= now - timedelta(seconds=row.time_interval))
+    ]
+
+
+def periodic_due(session: Session, *, now: datetime | None = None) -> bool:
+    """Whether some timeInterval subscription is due (a read only)."""
+    return bool(_periodic(session, now or utcnow()))
+
+
+def queue_periodic(session: Session, *, now: datetime | None = None) -> int:
+    """Queue the notifications of timeInterval subscriptions that are due; returns how many."""
+    now = now or utcnow()
     rows: list[dict[str, Any]] = []
-    for row in due:
-        assert row.time_interval is not None
-        if row.last_queued_at is not None and row.last_queued_at > now - timedelta(seconds=row.time_interval):
-            continue
+    for row in _periodic(session, now):
         sub = matching.compile_row(row, contexts.terms)
         entities = _current_entities(session, sub)
         row.last_queued_at = now
