@@ -8,6 +8,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -370,6 +371,36 @@ def camera_read(
     session.add(event)
     session.flush()
     return Pass(event.outcome, visit)
+
+
+MSG_NOT_SPACE = N_("This device is not a parking space.")
+MSG_OCCUPIED = N_("Say whether the space is occupied (true or false).")
+
+
+def sensor_state(session: Session, space: Device, *, occupied: Any, at: datetime | None = None) -> Device:
+    """A space's own occupancy sensor (地磁/超声波车位检测器, through the data hub) says whether a car
+    stands on it. While it stays occupied the plate a gate camera put there is kept; a free space
+    forgets it."""
+    if space.kind != SPACE:
+        raise Forbidden(MSG_NOT_SPACE)
+    if not isinstance(occupied, bool):
+        raise Invalid(details=[FieldError("occupied", MSG_OCCUPIED)])
+    now = utcnow()
+    at = aware(at) if at else now
+    if at > now + timedelta(minutes=5):
+        raise Invalid(details=[FieldError("at", MSG_AT_FUTURE)])
+    state = space.state or {}
+    if occupied:
+        was = bool(state.get("occupied"))
+        new = {
+            "occupied": True,
+            "plate": state.get("plate") if was else None,
+            "since": state.get("since") if was else at.isoformat(),
+        }
+    else:
+        new = {"occupied": False, "plate": None, "since": None}
+    devices.record_state(session, space, state=new, at=at)
+    return space
 
 
 def _release(session: Session, visit: ParkingVisit, at: datetime) -> None:
