@@ -1,0 +1,173 @@
+"""The temporal API's read operations: a query's parameters (as the caller sent them) checked
+and turned into a ``TemporalQuery``, run, and shaped into temporal entities."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cityos.core.errors import FieldError, Invalid, NotFound
+from cityos.core.i18n import N_
+from cityos.hub.ngsi.context import Context
+from cityos.hub.ngsi.query import compile_regex, parse_q
+from cityos.hub.ngsi.service import get_entity, require_tenant
+from cityos.hub.temporal import history, represent
+from cityos.hub.temporal.aggregate import aggregate
+from cityos.hub.temporal.params import (
+    DEFAULT_LIMIT,
+    MAX_LAST_N,
+    MAX_LIMIT,
+    MSG_SELECTOR,
+    Duration,
+    TimeWindow,
+    parse_duration,
+    parse_methods,
+    parse_options,
+    parse_window,
+    split_list,
+    whole,
+)
+
+FORMATS = ("normalized", "temporalValues", "aggregatedValues", "simplified")
+MSG_FORMAT = N_("format must be normalized, temporalValues or aggregatedValues.")
+MSG_BOTH = N_("Choose one of options=temporalValues and options=aggregatedValues.")
+MSG_NO_HISTORY = N_("No temporal history of this entity.")
+
+
+@dataclass(frozen=True)
+class Shape:
+    simplified: bool
+    aggregated: bool
+    sys_attrs: bool
+    count: bool
+    methods: tuple[str, ...]
+    period: Duration | None
+
+
+def _shape(params: Mapping[str, str | None]) -> Shape:
+    options = parse_options(params.get("options"))
+    fmt = params.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise Invalid(details=[FieldError("format", MSG_FORMAT)])
+    simplified = "temporalValues" in options or fmt in ("temporalValues", "simplified")
+    aggregated = "aggregatedValues" in options or fmt == "aggregatedValues"
+    if simplified and aggregated:
+        raise Invalid(details=[FieldError("options", MSG_BOTH)])
+    methods = parse_methods(params.get("aggrMethods"), aggregated)
+    period_text = params.get("aggrPeriodDuration")
+    period = parse_duration(period_text) if period_text else None
+    count = "count" in options or (params.get("count") or "").lower() == "true"
+    return Shape(simplified, aggregated, "sysAttrs" in options, count, methods, period)
+
+
+def _entity_test(session: Session, tenant: str, text: str, ctx: Context) -> history.EntityTest:
+    predicate = parse_q(text, ctx.expand)
+
+    def test(entity_id: str, _entity_type: str) -> bool:
+        entity = get_entity(session, tenant=tenant, entity_id=entity_id)
+        return entity is not None and predicate.matches(entity)
+
+    return test
+
+
+def _build(
+    session: Session,
+    *,
+    tenant: str,
+    ctx: Context,
+    params: Mapping[str, str | None],
+    window: TimeWindow | None,
+    ids: tuple[str, ...],
+) -> history.TemporalQuery:
+    types = tuple(ctx.expand(t) for t in split_list(params.get("type")))
+    attrs = tuple(ctx.expand(a) for a in split_list(params.get("attrs")))
+    pattern_text = params.get("idPattern")
+    pattern = compile_regex(pattern_text, "idPattern") if pattern_text else None
+    q_text = params.get("q")
+    test = _entity_test(session, tenant, q_text, ctx) if q_text else None
+    limit = whole(params.get("limit"), "limit", 1, MAX_LIMIT, DEFAULT_LIMIT) or DEFAULT_LIMIT
+    offset = whole(params.get("offset"), "offset", 0, 10**9, 0) or 0
+    last_n = whole(params.get("lastN"), "lastN", 1, MAX_LAST_N)
+    return history.TemporalQuery(
+        tenant=tenant,
+        window=window,
+        types=types,
+        ids=ids,
+        id_pattern=pattern,
+        attrs=attrs,
+        last_n=last_n,
+        limit=limit,
+        offset=offset,
+        entity_test=test,
+    )
+
+
+def _documents(page: history.Page, query: history.TemporalQuery, shape: Shape, ctx: Context) -> list[dict[str, Any]]:
+    column = query.window.column if query.window else "observed_at"
+    aggregated = None
+    if shape.aggregated:
+        aggregated = aggregate(page.rows, methods=shape.methods, period=shape.period, window=query.window)
+    return represent.entities(
+        page.entities,
+        page.rows,
+        compact=ctx.compact,
+        column=column,
+        simplified=shape.simplified,
+        sys_attrs=shape.sys_attrs,
+        aggregated=aggregated,
+    )
+
+
+def query_entities(
+    session: Session, *, tenant: str, ctx: Context, params: Mapping[str, str | None], archive_dir: Path | None
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """GET /temporal/entities: (temporal entities of the page, total matches, count asked)."""
+    require_tenant(session, tenant)
+    shape = _shape(params)
+    window = parse_window(
+        params.get("timerel"), params.get("timeAt"), params.get("endTimeAt"), params.get("timeproperty")
+    )
+    ids = tuple(split_list(params.get("id")))
+    if not (params.get("type") or ids or params.get("idPattern") or params.get("attrs") or params.get("q")):
+        raise Invalid(details=[FieldError("type", MSG_SELECTOR)])
+    query = _build(session, tenant=tenant, ctx=ctx, params=params, window=window, ids=ids)
+    page = history.run(session, query, archive_dir, aggregated=shape.aggregated)
+    return _documents(page, query, shape, ctx), page.count, shape.count
+
+
+def retrieve(
+    session: Session,
+    *,
+    tenant: str,
+    ctx: Context,
+    entity_id: str,
+    params: Mapping[str, str | None],
+    archive_dir: Path | None,
+) -> dict[str, Any]:
+    """GET /temporal/entities/{id}: the entity's history (timerel optional: all of it)."""
+    require_tenant(session, tenant)
+    shape = _shape(params)
+    window = None
+    if params.get("timerel") or params.get("timeAt"):
+        window = parse_window(
+            params.get("timerel"), params.get("timeAt"), params.get("endTimeAt"), params.get("timeproperty")
+        )
+    query = _build(
+        session,
+        tenant=tenant,
+        ctx=ctx,
+        params={**params, "limit": "1", "offset": "0", "q": None},
+        window=window,
+        ids=(entity_id,),
+    )
+    page = history.run(session, query, archive_dir, aggregated=shape.aggregated)
+    if not page.entities:
+        entity_type = history.entity_type_of(session, tenant, entity_id, archive_dir)
+        if entity_type is None:
+            raise NotFound(MSG_NO_HISTORY)
+        return {"id": entity_id, "type": ctx.compact(entity_type)}  # history outside the window
+    return _documents(page, query, shape, ctx)[0]
