@@ -61,6 +61,7 @@ def upgrade() -> None:
         ),
         sa.Column("client_pk", sa.Integer(), nullable=True),
         sa.Column("client_id", sa.String(length=64), nullable=True),
+        sa.Column("secret_pending", sa.Text(), nullable=True),
         sa.Column("created_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["client_pk"], ["oauth_client.id"], name=op.f("fk_light_app_client_pk_oauth_client")),

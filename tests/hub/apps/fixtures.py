@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
-from cityos.hub.apps import ratelimit, service
+from cityos.hub.apps import service
 from cityos.hub.apps.models import LightApp
-from cityos.identity.deps import actor_for_account
-from tests.factories import World, make_account, make_world
+from tests.factories import World
 
 
 @dataclass
@@ -45,7 +43,7 @@ def submitted(session: Session, aw: AppWorld, **changes: object) -> LightApp:
 
 def approved(session: Session, aw: AppWorld, *, rate_limit: int = 600, **changes: object) -> tuple[LightApp, str]:
     app = submitted(session, aw, **changes)
-    return service.approve(
+    service.approve(
         session,
         aw.reviewer,
         app.id,
@@ -53,23 +51,4 @@ def approved(session: Session, aw: AppWorld, *, rate_limit: int = 600, **changes
         region_id=aw.world.district_a.id,
         rate_limit=rate_limit,
     )
-
-
-def _actor(session: Session, roles: list[str], scope: object, username: str) -> Actor:
-    return actor_for_account(session, make_account(session, roles=roles, scope=scope, username=username))  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def aw(session: Session) -> AppWorld:
-    ratelimit.reset()
-    world = make_world(session)
-    out = AppWorld(
-        world=world,
-        dev=_actor(session, ["developer"], world.district_a, "dev-one"),
-        dev2=_actor(session, ["developer"], world.district_a, "dev-two"),
-        reviewer=_actor(session, ["admin"], world.city, "reviewer"),
-        far_reviewer=_actor(session, ["admin"], world.district_b, "far-reviewer"),
-        resident=_actor(session, ["resident"], world.room, "resident-one"),
-    )
-    session.commit()
-    return out
+    return service.collect_secret(session, aw.dev, app.id)

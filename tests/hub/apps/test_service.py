@@ -12,7 +12,7 @@ from cityos.hub.apps import service
 from cityos.hub.apps.models import AppStatus, LightApp
 from cityos.identity import accounts
 from cityos.identity.models import OAuthClient
-from tests.hub.apps.fixtures import AppWorld, app_input, approved, aw, submitted  # noqa: F401
+from tests.hub.apps.fixtures import AppWorld, app_input, approved, submitted
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
@@ -58,10 +58,12 @@ def test_bad_input_names_every_field_and_writes_nothing(session: Session, aw: Ap
 
 def test_draft_edit_submit_and_the_states_that_refuse(session: Session, aw: AppWorld) -> None:
     app = service.create_app(session, aw.dev, app_input())
-    assert app.status == AppStatus.DRAFT and app.requested_scopes == ["hub:read", "region:read"]
+    assert app.status == AppStatus.DRAFT
+    assert app.requested_scopes == ["hub:read", "region:read"]
     assert app.home_path == aw.world.district_a.path
     service.update_app(session, aw.dev, app.id, service.AppInput(name="  分类 助手 ", requested_scopes=["hub:read"]))
-    assert app.name == "分类 助手" and app.requested_scopes == ["hub:read"]
+    assert app.name == "分类 助手"
+    assert app.requested_scopes == ["hub:read"]
     with pytest.raises(Invalid) as exc:
         service.update_app(session, aw.dev, app.id, service.AppInput(entry_url="nope", category="x"))
     assert _fields(exc) == {"entry_url", "category"}
@@ -71,7 +73,8 @@ def test_draft_edit_submit_and_the_states_that_refuse(session: Session, aw: AppW
     with pytest.raises(NotFound):
         service.get_app(session, aw.dev2, app.id)
     service.submit(session, aw.dev, app.id)
-    assert app.status == AppStatus.SUBMITTED and app.submitted_at is not None
+    assert app.status == AppStatus.SUBMITTED
+    assert app.submitted_at is not None
     with pytest.raises(Conflict):
         service.submit(session, aw.dev, app.id)
     with pytest.raises(Conflict):
@@ -91,19 +94,32 @@ def test_approval_creates_an_active_client_with_only_the_granted_scopes(session:
             session, aw.reviewer, app.id, scopes=["pii:read"], region_id=999_999, rate_limit=0, note="x" * 2001
         )
     assert _fields(exc) == {"scopes", "region_id", "rate_limit", "note"}
-    assert app.status == AppStatus.SUBMITTED and session.scalar(select(func.count()).select_from(OAuthClient)) == 0
-    app, secret = service.approve(
+    assert app.status == AppStatus.SUBMITTED
+    assert session.scalar(select(func.count()).select_from(OAuthClient)) == 0
+    app = service.approve(
         session, aw.reviewer, app.id, scopes=["hub:read", "region:read"], region_id=aw.world.community.id, rate_limit=5
     )
+    with pytest.raises(NotFound):
+        service.collect_secret(session, aw.dev2, app.id)
+    _app, secret = service.collect_secret(session, aw.dev, app.id)
+    with pytest.raises(Conflict):
+        service.collect_secret(session, aw.dev, app.id)  # once
     client = session.get(OAuthClient, app.client_pk)
-    assert client is not None and client.active and client.client_id == app.client_id
-    assert client.scopes == ["hub:read", "region:read"] and client.scope_path == aw.world.community.path
-    assert app.status == AppStatus.APPROVED and app.granted_scopes == ["hub:read", "region:read"]
-    assert app.rate_limit == 5 and app.reviewed_by == "reviewer"
+    assert client is not None
+    assert client.active
+    assert client.client_id == app.client_id
+    assert client.scopes == ["hub:read", "region:read"]
+    assert client.scope_path == aw.world.community.path
+    assert app.status == AppStatus.APPROVED
+    assert app.granted_scopes == ["hub:read", "region:read"]
+    assert app.rate_limit == 5
+    assert app.reviewed_by == "reviewer"
     token = accounts.client_token(session, client_id=client.client_id, client_secret=secret, scope=None)
-    assert token.token and token.scope == "hub:read region:read"
+    assert token.token
+    assert token.scope == "hub:read region:read"
     refused = accounts.client_token(session, client_id=client.client_id, client_secret=secret, scope="hub:write")
-    assert refused.token is None and refused.error == "invalid_scope"  # requested, not granted
+    assert refused.token is None
+    assert refused.error == "invalid_scope"
     wrong = accounts.client_token(session, client_id=client.client_id, client_secret="guess", scope=None)
     assert wrong.error == "invalid_client"
     with pytest.raises(Conflict):
@@ -141,7 +157,9 @@ def test_rejection_with_a_reason_then_a_new_submission(session: Session, aw: App
         service.reject(session, aw.reviewer, app.id, reason="  ")
     assert _fields(exc) == {"reason"}
     service.reject(session, aw.reviewer, app.id, reason="入口地址无法打开")
-    assert app.status == AppStatus.REJECTED and app.review_note == "入口地址无法打开" and app.client_pk is None
+    assert app.status == AppStatus.REJECTED
+    assert app.review_note == "入口地址无法打开"
+    assert app.client_pk is None
     with pytest.raises(Conflict):
         service.reject(session, aw.reviewer, app.id, reason="again")
     service.update_app(session, aw.dev, app.id, service.AppInput(entry_url="https://example.org/fixed"))
@@ -156,7 +174,8 @@ def test_suspension_stops_tokens_and_resuming_restores_them(session: Session, aw
     service.suspend(session, aw.reviewer, app.id, reason="滥用接口")
     assert app.status == AppStatus.SUSPENDED
     token = accounts.client_token(session, client_id=app.client_id, client_secret=secret, scope=None)
-    assert token.token is None and token.error == "invalid_client"
+    assert token.token is None
+    assert token.error == "invalid_client"
     assert service.catalogue(session, aw.resident) == []
     with pytest.raises(Conflict):
         service.suspend(session, aw.reviewer, app.id, reason="again")

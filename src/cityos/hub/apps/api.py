@@ -86,10 +86,10 @@ def review_queue(
     return [app_read(a) for a in service.review_queue(session, actor, status=status)]
 
 
-@router.post("/review/{app_id}/approve", response_model=AppKeys)
-def approve(app_id: int, body: ApproveIn, session: DbSession, actor: CurrentActor) -> AppKeys:
-    """Approve: the app's OAuth2 client is created; the answer holds its secret, this once."""
-    app, secret = service.approve(
+@router.post("/review/{app_id}/approve", response_model=AppRead)
+def approve(app_id: int, body: ApproveIn, session: DbSession, actor: CurrentActor) -> AppRead:
+    """Approve: the app's OAuth2 client is created (its developer collects the secret)."""
+    app = service.approve(
         session,
         actor,
         app_id,
@@ -98,7 +98,7 @@ def approve(app_id: int, body: ApproveIn, session: DbSession, actor: CurrentActo
         rate_limit=body.rate_limit,
         note=body.note,
     )
-    return _keys(app, secret)
+    return app_read(app)
 
 
 @router.post("/review/{app_id}/reject", response_model=AppRead)
@@ -164,6 +164,13 @@ def icon(app_id: int, session: DbSession, actor: CurrentActor) -> Response:
 @router.post("/{app_id}/submit", response_model=AppRead)
 def submit(app_id: int, session: DbSession, actor: CurrentActor) -> AppRead:
     return app_read(service.submit(session, actor, app_id))
+
+
+@router.post("/{app_id}/keys", response_model=AppKeys)
+def collect_keys(app_id: int, session: DbSession, actor: CurrentActor) -> AppKeys:
+    """The client id and the secret made at approval, once (then 409: rotate for a new one)."""
+    app, secret = service.collect_secret(session, actor, app_id)
+    return _keys(app, secret)
 
 
 @router.post("/{app_id}/secret", response_model=AppKeys)

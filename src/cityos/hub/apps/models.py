@@ -70,6 +70,8 @@ class LightApp(Base):
     scope_path: Mapped[str | None] = mapped_column(PathType, nullable=True)
     client_pk: Mapped[int | None] = mapped_column(ForeignKey("oauth_client.id"), nullable=True, unique=True)
     client_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    # The client secret made at approval, encrypted, until the developer collects it (once).
+    secret_pending: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -24,6 +24,7 @@ from cityos.core.actor import Actor
 from cityos.core.db import utcnow
 from cityos.core.errors import Conflict, FieldError, Invalid, NotFound
 from cityos.core.i18n import N_, translate
+from cityos.core.runtime import field_cipher
 from cityos.hub.apps.models import AppStatus, AppUsage, LightApp
 from cityos.identity import passwords
 from cityos.identity.deps import actor_cache
@@ -43,12 +44,18 @@ CATEGORIES: dict[str, str] = {
 STATUS_TITLES: dict[str, str] = {
     AppStatus.DRAFT: N_("Draft"),
     AppStatus.SUBMITTED: N_("In review"),
-    AppStatus.APPROVED: N_("Approved"),
+    AppStatus.APPROVED: N_("Live"),
     AppStatus.REJECTED: N_("Rejected"),
     AppStatus.SUSPENDED: N_("Suspended"),
 }
+DELIVERY_TITLES: dict[str, str] = {
+    "pending": N_("Waiting to send"),
+    "delivered": N_("Delivered"),
+    "failed": N_("Failed"),
+}
 ICON_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
 ICON_MAX_BYTES = 64 * 1024
+SECRET_CONTEXT = "light_app.secret"
 RATE_MIN, RATE_MAX, RATE_DEFAULT = 1, 100_000, 600
 
 MSG_APP_NAME = N_("Enter an app name of 1 to {max_length} characters.")
@@ -65,6 +72,7 @@ MSG_APP_RATE = N_("Enter a whole number of requests per minute from {min} to {ma
 MSG_APP_REASON = N_("Give a reason of 1 to 2000 characters.")
 MSG_APP_ICON_TYPE = N_("The icon must be a PNG, JPEG or GIF image.")
 MSG_APP_ICON_SIZE = N_("The icon may be at most {kb} KB.")
+MSG_APP_SECRET_TAKEN = N_("The secret was shown once already: rotate it to get a new one.")
 MSG_APP_STATE = N_("This cannot be done while the app is {status}.")
 
 
@@ -271,6 +279,19 @@ def submit(session: Session, actor: Actor, app_id: int) -> LightApp:
     return app
 
 
+def collect_secret(session: Session, actor: Actor, app_id: int) -> tuple[LightApp, str]:
+    """The client secret made at approval, to the app's developer, once; afterwards only a
+    rotation gives a new one."""
+    app = get_own(session, actor, app_id)
+    if app.secret_pending is None or app.client_id is None:
+        raise Conflict(MSG_APP_SECRET_TAKEN)
+    secret = field_cipher().decrypt(app.secret_pending, context=SECRET_CONTEXT)
+    app.secret_pending = None
+    session.flush()
+    audit.record(session, actor, "app.collect_secret", subject_type="client", subject_id=app.client_id)
+    return app, secret
+
+
 def rotate_secret(session: Session, actor: Actor, app_id: int) -> tuple[LightApp, str]:
     """A new client secret, shown this once; the old one stops working at once."""
     app = get_own(session, actor, app_id)
@@ -279,6 +300,7 @@ def rotate_secret(session: Session, actor: Actor, app_id: int) -> tuple[LightApp
         raise state_conflict(app)
     secret = secrets.token_urlsafe(32)
     client.secret_hash = passwords.hash_password(secret)
+    app.secret_pending = None
     session.flush()
     audit.record(session, actor, "app.rotate_secret", subject_type="client", subject_id=client.client_id)
     return app, secret
@@ -329,9 +351,10 @@ def approve(
     region_id: int,
     rate_limit: int = RATE_DEFAULT,
     note: str | None = None,
-) -> tuple[LightApp, str]:
+) -> LightApp:
     """Approve a submitted app: its OAuth2 client is created, active, with the granted scopes in
-    the chosen region. Returns the app and the client secret (shown this once)."""
+    the chosen region. The secret is kept (encrypted) for the developer to collect once
+    (``collect_secret``); the reviewer never sees it."""
     app = _reviewable(session, actor, app_id)
     if app.status != AppStatus.SUBMITTED:
         raise state_conflict(app)
@@ -359,6 +382,7 @@ def approve(
     session.flush()
     app.client_pk = client.id
     app.client_id = client.client_id
+    app.secret_pending = field_cipher().encrypt(secret, context=SECRET_CONTEXT)
     app.granted_scopes = sorted(set(scopes))
     app.scope_region_id = region.id
     app.scope_path = region.path
@@ -370,7 +394,7 @@ def approve(
     session.flush()
     audit.record(session, actor, "app.approve", subject_type="light_app", subject_id=app.id)
     _limits_changed(app.client_id)
-    return app, secret
+    return app
 
 
 def _reason(reason: str | None) -> str:
