@@ -11,7 +11,7 @@ from cityos.hub.temporal.service import ObservationRow, append_observations
 VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 T = VOCAB + "Bin"
 FILL = VOCAB + "fill"
-STATUS = VOCAB + "status"
+STATUS = VOCAB + "state"
 START = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
 
 
