@@ -3,7 +3,6 @@ delivery figures, pause and resume one, and send what is due now (a run of the d
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -70,8 +69,8 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
         _set(subscription_id, tenant, True)
 
     @app.command("notifications-send")
-    def send(seconds: float = typer.Option(5.0, "--seconds", min=0.5, help="how long to run the deliverer")) -> None:
-        """Run the deliverer for a while (expiry, periodic notifications, due retries), then stop."""
+    def send(wait: float = typer.Option(6.0, "--wait", min=0.5, help="seconds to wait for the answers")) -> None:
+        """Send what is due now (expiry, periodic notifications, due retries) and report."""
         from cityos.core.runtime import Runtime
         from cityos.hub.subscriptions import service
         from cityos.hub.subscriptions.delivery import Deliverer
@@ -79,11 +78,8 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
         with work() as session:
             service.expire(session)
         runtime = Runtime.create()
-        deliverer = Deliverer(runtime.session_factory)
-        deliverer.start()
         try:
-            time.sleep(seconds)
+            claimed = Deliverer(runtime.session_factory).run_once(wait)
         finally:
-            deliverer.stop()
             runtime.close()
-        typer.echo("done")
+        typer.echo(f"{claimed} notification(s) sent")

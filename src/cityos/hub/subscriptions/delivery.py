@@ -283,6 +283,27 @@ class Deliverer:
     def _run(self) -> None:
         asyncio.run(self._main())
 
+    def run_once(self, wait: float | None = None) -> int:
+        """Send what is due now and wait for the outcomes (at most ``wait`` seconds, by default
+        the attempt timeout and a second), in the calling thread; returns how many were sent.
+        For ``cityos hub notifications-send`` and tests; the server runs ``start()``."""
+        try:
+            return asyncio.run(self._once(wait if wait is not None else self.settings.timeout + 1.0))
+        finally:
+            self._db.shutdown(wait=True)
+            self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-notify-db")
+
+    async def _once(self, wait: float) -> int:
+        try:
+            claimed = await self.round()
+            end = time.monotonic() + wait
+            while any(w.load for w in self.endpoints.values()) and time.monotonic() < end:
+                await asyncio.sleep(0.01)
+            return claimed
+        finally:
+            await asyncio.gather(*(w.close() for w in self.endpoints.values()), return_exceptions=True)
+            self.endpoints.clear()
+
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
