@@ -301,3 +301,26 @@ def test_tenants_and_permissions(
     assert client.delete(f"{URL}/urn:ngsi-ld:Bin:n1", headers={**nobody, "NGSILD-Tenant": "north"}).status_code == 403
     assert _rows(session, "urn:ngsi-ld:Bin:n1") == 1
     assert FILL  # the seeded attribute's IRI is the default vocabulary's "fill"
+
+
+def test_purged_days_still_answer(client: TestClient, session: Session, auth: dict[str, str], archive_dir: Any) -> None:
+    from datetime import date
+
+    from cityos.hub.temporal import archive
+
+    seed(session)
+    session.commit()
+    params = {"type": "Bin", "attrs": "fill", **BETWEEN}
+    agg = {"options": "aggregatedValues", "aggrMethods": "avg,sum", "aggrPeriodDuration": "PT2H"}
+    before = get(client, auth, **params).json()
+    before_agg = get(client, auth, **params, **agg).json()
+    moved = archive.purge(session, archive_dir=archive_dir, today=date(2026, 12, 31), zone="Asia/Shanghai")
+    session.commit()
+    assert sum(r.purged for r in moved) == 36
+    assert _rows(session, bin_id(1)) == 0
+    assert get(client, auth, **params).json() == before
+    assert get(client, auth, **params, **agg).json() == before_agg
+    last = client.get(f"{URL}/{bin_id(2)}", params={"attrs": "fill", "lastN": "1"}, headers=auth).json()
+    assert [i["value"] for i in last["fill"]] == [25]
+    assert client.delete(f"{URL}/{bin_id(2)}", headers=auth).status_code == 204
+    assert [d["id"] for d in get(client, auth, **params).json()] == [bin_id(1), bin_id(3)]
