@@ -37,6 +37,7 @@ router.include_router(rule_pages.router)
 
 PAGE_SIZE = 50
 MAP_LIMIT = 1000
+MAP_CHUNK = 200
 STATUS_TITLES: dict[str, str] = {
     DeviceStatus.ONLINE: N_("Connected"),
     DeviceStatus.OFFLINE: N_("Offline"),
@@ -136,7 +137,14 @@ def device_list(
         session, actor, kind=kind, status=status, region_id=region, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     devices = [_device_of(r) for r in rows]
-    on_map, _ = ingest.list_devices(session, actor, kind=kind, status=status, region_id=region, limit=MAP_LIMIT)
+    on_map: list[Any] = []
+    while len(on_map) < MAP_LIMIT:  # the list answers at most 200 a call
+        chunk, _ = ingest.list_devices(
+            session, actor, kind=kind, status=status, region_id=region, offset=len(on_map), limit=MAP_CHUNK
+        )
+        on_map.extend(chunk)
+        if len(chunk) < MAP_CHUNK:
+            break
     points = [
         {
             "id": d.id,

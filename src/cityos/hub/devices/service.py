@@ -176,8 +176,9 @@ def _check_threshold(operator: Any, threshold: Any, clear: Any) -> list[FieldErr
     return errors
 
 
-def _check(session: Session, values: dict[str, Any]) -> list[FieldError]:
-    """Field errors of a rule's values (all of them, whether new or changed)."""
+def _check(session: Session, values: dict[str, Any], *, known_profile: str | None = None) -> list[FieldError]:
+    """Field errors of a rule's values (all of them, whether new or changed); ``known_profile``
+    is the profile the rule already has (not looked up again)."""
     errors: list[FieldError] = []
     name = values["name"]
     if not isinstance(name, str) or not name.strip() or len(name) > 128:
@@ -188,7 +189,9 @@ def _check(session: Session, values: dict[str, Any]) -> list[FieldError]:
     if kind is not None and (not isinstance(kind, str) or not _KIND.match(kind)):
         errors.append(FieldError("device_kind", MSG_KIND))
     if profile is not None and (
-        not isinstance(profile, str) or not _PROFILE.match(profile) or profile not in _known_profiles(session)
+        not isinstance(profile, str)
+        or not _PROFILE.match(profile)
+        or (profile != known_profile and profile not in _known_profiles(session))
     ):
         errors.append(FieldError("profile_code", MSG_PROFILE))
     attribute = values["attribute"]
@@ -319,7 +322,7 @@ def update_rule(session: Session, actor: Actor, *, rule_id: int, **changes: Any)
         if v is UNSET:
             continue
         values[f] = ("" if v is None else v.strip() if isinstance(v, str) else v) if f == "detail" else _clean(v)
-    errors = _check(session, values)
+    errors = _check(session, values, known_profile=rule.profile_code)
     if errors:
         raise Invalid(details=errors)
     was_active = rule.active
