@@ -37,6 +37,7 @@ CORE_CONTEXT_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.js
 SDM_CONTEXT_URL = "https://smartdatamodels.org/context.jsonld"
 JSONLD_CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
 SDM_DOMAINS = ("Transportation", "Parking", "WasteManagement", "Device")
+Hosted = Callable[[str], Any | None]  # url -> a context document the hub hosts, or None
 
 
 def _shipped() -> dict[str, str]:
@@ -106,7 +107,6 @@ class ContextLoader:
         self.max_document = max_document
         self.timeout = timeout
         self.allow_private = allow_private
-        self.hosted: Callable[[str], Any | None] | None = None  # jsonldContexts stored by the hub
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -159,15 +159,16 @@ class ContextLoader:
             return [(url, e.size, max(0.0, e.expires - now)) for url, e in self._cache.items()]
 
     # -- loading -------------------------------------------------------------------------------
-    def document(self, url: str) -> Any:
-        """The context document at ``url`` (a dict with ``@context``)."""
+    def document(self, url: str, hosted: Hosted | None = None) -> Any:
+        """The context document at ``url`` (a dict with ``@context``); ``hosted`` looks up the
+        contexts the hub itself serves (``/ngsi-ld/v1/jsonldContexts/{id}``)."""
         name = SHIPPED.get(url)
         if name is not None:
             return _shipped_document(name)
-        if self.hosted is not None:
-            hosted = self.hosted(url)
-            if hosted is not None:
-                return hosted
+        if hosted is not None:
+            found = hosted(url)
+            if found is not None:
+                return found
         doc = self.cached(url)
         if doc is not None:
             return doc
@@ -234,8 +235,9 @@ class _Builder:
 
     MAX_DEPTH = 8
 
-    def __init__(self, loader: ContextLoader) -> None:
+    def __init__(self, loader: ContextLoader, hosted: Hosted | None = None) -> None:
         self.loader = loader
+        self.hosted = hosted
         self.terms: dict[str, str] = {}
         self.vocab: str | None = DEFAULT_VOCAB
         self.remote = False
@@ -256,7 +258,7 @@ class _Builder:
                 raise invalid_context(N_("A context reference must be an absolute URL."))
             if local not in SHIPPED:
                 self.remote = True
-            doc = self.loader.document(local)
+            doc = self.loader.document(local, self.hosted)
             self.process(doc.get("@context") if isinstance(doc, dict) else None, depth + 1, (*seen, local))
         elif isinstance(local, dict):
             self._define_all(local)
@@ -417,10 +419,10 @@ class Context:
         return list(self.urls) if len(self.urls) > 1 else self.urls[0]
 
 
-def build(local: Any, *, loader: ContextLoader | None = None) -> tuple[Context, bool]:
+def build(local: Any, *, loader: ContextLoader | None = None, hosted: Hosted | None = None) -> tuple[Context, bool]:
     """The active context of ``local`` with the core context applied last, and whether a
-    remote (fetched) document took part."""
-    builder = _Builder(loader or LOADER)
+    remote (fetched or hosted) document took part."""
+    builder = _Builder(loader or LOADER, hosted)
     if local is not None:
         builder.process(local)
     vocab = builder.vocab
@@ -471,7 +473,7 @@ class _Resolved:
 _RESOLVED = _Resolved()
 
 
-def resolve(local: Any, *, loader: ContextLoader | None = None) -> Context:
+def resolve(local: Any, *, loader: ContextLoader | None = None, hosted: Hosted | None = None) -> Context:
     """The active context for the caller's ``@context`` (None: the core context only)."""
     if local is None:
         return core_context()
@@ -481,10 +483,18 @@ def resolve(local: Any, *, loader: ContextLoader | None = None) -> Context:
         hit = _RESOLVED.get(key) if loader is LOADER else None
         if hit is not None:
             return hit
-    ctx, remote = build(local, loader=loader)
+    ctx, remote = build(local, loader=loader, hosted=hosted)
     if loader is LOADER and len(key) <= 64 * 1024:
         _RESOLVED.put(key, time.monotonic() + (loader.ttl if remote else 10 * 365 * 86400.0), ctx)
     return ctx
+
+
+def cached_context(local: Any) -> Context | None:
+    """A context resolved recently for the same ``local`` (no I/O), or None."""
+    if local is None:
+        return core_context()
+    key = json.dumps(local, sort_keys=True, separators=(",", ":"))
+    return _RESOLVED.get(key) if len(key) <= 64 * 1024 else None
 
 
 def forget_resolved() -> None:

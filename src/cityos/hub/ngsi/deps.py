@@ -4,6 +4,7 @@ representation (``application/json`` + Link header, ``application/ld+json`` + ``
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -11,12 +12,15 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from cityos.core.actor import Actor
 from cityos.core.errors import FieldError
+from cityos.core.http import DbSession
 from cityos.core.i18n import N_
 from cityos.hub.ngsi import context as ld
+from cityos.hub.ngsi import contexts
 from cityos.hub.ngsi.problems import BAD_REQUEST_DATA, INVALID_REQUEST, NOT_ACCEPTABLE, NgsiProblem
 from cityos.identity.deps import CurrentActor
 
@@ -86,18 +90,21 @@ def link_contexts(request: Request) -> list[str]:
     return urls
 
 
-async def context_of(local: Any) -> ld.Context:
-    """Resolve a caller's context, off the event loop when a document may have to be fetched."""
-    if local is None:
-        return ld.core_context()
-    return await anyio.to_thread.run_sync(ld.resolve, local)
+async def context_of(local: Any, session: Session) -> ld.Context:
+    """Resolve a caller's context: from the cache on the event loop, otherwise in a worker
+    thread (a document may have to be fetched, or read from the hosted contexts)."""
+    ctx = ld.cached_context(local)
+    if ctx is not None:
+        return ctx
+    hosted = contexts.hosted_lookup(session)
+    return await anyio.to_thread.run_sync(functools.partial(ld.resolve, local, hosted=hosted))
 
 
-async def _link_context(request: Request) -> ld.Context:
+async def _link_context(request: Request, session: DbSession) -> ld.Context:
     urls = link_contexts(request)
     if len(urls) > 1:
         raise NgsiProblem(BAD_REQUEST_DATA, N_("Send at most one JSON-LD context Link header."))
-    return await context_of(urls[0] if urls else None)
+    return await context_of(urls[0] if urls else None, session)
 
 
 LinkContext = Annotated[ld.Context, Depends(_link_context)]
@@ -117,7 +124,7 @@ def _media(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def _payload(request: Request) -> Payload:
+async def _payload(request: Request, session: DbSession) -> Payload:
     media = _media(request)
     if media not in (JSON, JSON_LD, MERGE_PATCH):
         raise NgsiProblem(INVALID_REQUEST, N_("Send the body as application/json or application/ld+json."), params={})
@@ -137,20 +144,20 @@ async def _payload(request: Request) -> Payload:
         if isinstance(data, dict):
             if "@context" not in data:
                 raise NgsiProblem(BAD_REQUEST_DATA, N_("An application/ld+json body needs an @context member."))
-            return Payload(data, await context_of(data["@context"]))
+            return Payload(data, await context_of(data["@context"], session))
         if isinstance(data, list):
             contexts = []
             for item in data:
                 if not isinstance(item, dict) or "@context" not in item:
                     raise NgsiProblem(BAD_REQUEST_DATA, N_("An application/ld+json body needs an @context member."))
-                contexts.append(await context_of(item["@context"]))
+                contexts.append(await context_of(item["@context"], session))
             return Payload(data, contexts[0] if contexts else ld.core_context(), contexts)
         raise NgsiProblem(BAD_REQUEST_DATA, N_("Send the entity as a JSON object."))
     if _has_context(data):
         raise NgsiProblem(BAD_REQUEST_DATA, N_("With application/json the context goes in a Link header."))
     if len(urls) > 1:
         raise NgsiProblem(BAD_REQUEST_DATA, N_("Send at most one JSON-LD context Link header."))
-    return Payload(data, await context_of(urls[0] if urls else None))
+    return Payload(data, await context_of(urls[0] if urls else None, session))
 
 
 def _has_context(data: Any) -> bool:
@@ -160,6 +167,19 @@ def _has_context(data: Any) -> bool:
 
 
 Body = Annotated[Payload, Depends(_payload)]
+
+
+async def _json(request: Request) -> Any:
+    """A plain JSON body (``@context`` allowed: a JSON-LD context document)."""
+    if _media(request) not in (JSON, JSON_LD):
+        raise NgsiProblem(INVALID_REQUEST, N_("Send the body as application/json or application/ld+json."))
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise NgsiProblem(INVALID_REQUEST, N_("The request body is not valid JSON.")) from exc
+
+
+JsonBody = Annotated[Any, Depends(_json)]
 
 
 # -- representation ---------------------------------------------------------------------------

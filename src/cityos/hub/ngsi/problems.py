@@ -216,6 +216,11 @@ def _record_denial(request: Request, exc: Forbidden) -> None:
         session.close()
 
 
+def _retryable(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower() if exc.orig is not None else ""
+    return "locked" in text or "busy" in text
+
+
 class NgsiRoute(APIRoute):
     """Route class of the NGSI-LD routers: every error answers ProblemDetails."""
 
@@ -224,7 +229,15 @@ class NgsiRoute(APIRoute):
 
         async def ngsi_handler(request: Request) -> Response:
             try:
-                return await handler(request)
+                try:
+                    return await handler(request)
+                except OperationalError as exc:
+                    # SQLite: a write after the caller's account was read in the same transaction
+                    # finds the snapshot stale when another writer committed in between. The actor
+                    # is now cached on the request, so the second try asks for the lock up front.
+                    if not _retryable(exc) or getattr(request.state, "actor", None) is None:
+                        raise
+                    return await handler(request)
             except DomainError as exc:
                 if isinstance(exc, Forbidden):
                     _record_denial(request, exc)

@@ -102,18 +102,18 @@ def write_intent(session: Session) -> None:
         session.connection(execution_options={WRITE_INTENT: True})
 
 
-def _load(session: Session, tenant: str, entity_id: str, *, for_update: bool = False) -> NgsiEntity | None:
+def load(session: Session, tenant: str, entity_id: str, *, for_update: bool = False) -> NgsiEntity | None:
     stmt = select(NgsiEntity).where(NgsiEntity.tenant == tenant, NgsiEntity.entity_id == entity_id)
     if for_update and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return session.scalar(stmt)
 
 
-def _not_found(entity_id: str) -> NgsiProblem:
+def not_found(entity_id: str) -> NgsiProblem:
     return NgsiProblem(RESOURCE_NOT_FOUND, N_("The entity {id} was not found."), params={"id": entity_id[:200]})
 
 
-def _stamp_now() -> tuple[datetime, str]:
+def stamp_now() -> tuple[datetime, str]:
     now = utcnow()
     return now, iso(now)
 
@@ -146,7 +146,7 @@ def check_smart(type_iri: str, entity: dict[str, Any]) -> None:
         raise Invalid(N_("The entity does not follow its Smart Data Model."), details=found)
 
 
-def _change(
+def make_change(
     tenant: str,
     kind: ChangeKind,
     entity_id: str,
@@ -247,7 +247,7 @@ def upsert_attributes(
     """Creates the entity if missing and merges ``attrs`` (short names of the core and Smart Data
     Models contexts, or expanded IRIs; normalized or concise) into it; emits the change."""
     ctx = default_context()
-    now, stamp = _stamp_now()
+    now, stamp = stamp_now()
     errors: list[FieldError] = []
     if not is_uri(entity_id):
         errors.append(FieldError("id", N_("An entity id must be a URI (urn:ngsi-ld:Type:001).")))
@@ -261,7 +261,7 @@ def upsert_attributes(
             for item in instances(attr):
                 item.setdefault("observedAt", when)
     ensure_tenant(session, tenant)
-    row = _load(session, tenant, entity_id, for_update=True)
+    row = load(session, tenant, entity_id, for_update=True)
     if row is None:
         entity = {"id": entity_id, "type": type_iri, **new_attrs, "createdAt": stamp, "modifiedAt": stamp}
         check_smart(type_iri, entity)
@@ -272,11 +272,11 @@ def upsert_attributes(
                 _locate(row, entity)
                 session.add(row)
         except IntegrityError:
-            row = _load(session, tenant, entity_id, for_update=True)
+            row = load(session, tenant, entity_id, for_update=True)
             if row is None:
                 raise
         else:
-            change = _change(tenant, "created", entity_id, type_iri, new_attrs, entity, None, now, history)
+            change = make_change(tenant, "created", entity_id, type_iri, new_attrs, entity, None, now, history)
             changes.emit(session, [change])
             return change
     previous = row.data
@@ -293,14 +293,14 @@ def upsert_attributes(
     if LOCATION in new_attrs:
         _locate(row, entity)
     session.flush()
-    change = _change(tenant, "updated", entity_id, row.type, new_attrs, entity, previous, now, history)
+    change = make_change(tenant, "updated", entity_id, row.type, new_attrs, entity, previous, now, history)
     changes.emit(session, [change])
     return change
 
 
 def get_entity(session: Session, *, tenant: str, entity_id: str) -> dict[str, Any] | None:
     """The canonical entity, or None."""
-    row = _load(session, tenant, entity_id)
+    row = load(session, tenant, entity_id)
     return None if row is None else row.data
 
 
@@ -330,7 +330,7 @@ def insert_entity(session: Session, *, tenant: str, entity: dict[str, Any], at: 
     """Stores a normalized entity that must not exist yet (AlreadyExists otherwise)."""
     check_smart(entity["type"], entity)
     ensure_tenant(session, tenant)
-    if _load(session, tenant, entity["id"]) is not None:
+    if load(session, tenant, entity["id"]) is not None:
         raise NgsiProblem(ALREADY_EXISTS, N_("The entity {id} already exists."), params={"id": entity["id"][:200]})
     row = NgsiEntity(tenant=tenant, entity_id=entity["id"], type=entity["type"], data=entity)
     row.created_at = row.modified_at = at
@@ -342,12 +342,12 @@ def insert_entity(session: Session, *, tenant: str, entity: dict[str, Any], at: 
         raise NgsiProblem(
             ALREADY_EXISTS, N_("The entity {id} already exists."), params={"id": entity["id"][:200]}
         ) from exc
-    return _change(tenant, "created", entity["id"], entity["type"], attr_names(entity), entity, None, at)
+    return make_change(tenant, "created", entity["id"], entity["type"], attr_names(entity), entity, None, at)
 
 
 def create_entity(session: Session, *, tenant: str, body: Any, ctx: Context) -> EntityChange:
     write_intent(session)
-    now, stamp = _stamp_now()
+    now, stamp = stamp_now()
     entity = normalize_entity(body, ctx, stamp)
     change = insert_entity(session, tenant=tenant, entity=entity, at=now)
     changes.emit(session, [change])
@@ -358,9 +358,9 @@ def retrieve_entity(session: Session, *, tenant: str, entity_id: str, type_iris:
     if not is_uri(entity_id):
         raise NgsiProblem(BAD_REQUEST_DATA, N_("An entity id must be a URI (urn:ngsi-ld:Type:001)."))
     require_tenant(session, tenant)
-    row = _load(session, tenant, entity_id)
+    row = load(session, tenant, entity_id)
     if row is None or (type_iris and row.type not in type_iris):
-        raise _not_found(entity_id)
+        raise not_found(entity_id)
     return row.data
 
 
@@ -368,13 +368,13 @@ def _existing(session: Session, tenant: str, entity_id: str) -> NgsiEntity:
     if not is_uri(entity_id):
         raise NgsiProblem(BAD_REQUEST_DATA, N_("An entity id must be a URI (urn:ngsi-ld:Type:001)."))
     write_intent(session)
-    row = _load(session, tenant, entity_id, for_update=True)
+    row = load(session, tenant, entity_id, for_update=True)
     if row is None:
-        raise _not_found(entity_id)
+        raise not_found(entity_id)
     return row
 
 
-def _save(
+def save(
     session: Session,
     row: NgsiEntity,
     entity: dict[str, Any],
@@ -391,13 +391,13 @@ def _save(
     if relocate:
         _locate(row, entity)
     session.flush()
-    return _change(row.tenant, kind, row.entity_id, row.type, attrs, entity, previous, at)
+    return make_change(row.tenant, kind, row.entity_id, row.type, attrs, entity, previous, at)
 
 
 def replace_entity(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> EntityChange:
     """PUT /entities/{id}: every attribute replaced; the id stays, the type may be restated."""
     row = _existing(session, tenant, entity_id)
-    now, stamp = _stamp_now()
+    now, stamp = stamp_now()
     if isinstance(body, dict):
         body = {**body, "id": body.get("id", entity_id), "type": body.get("type", ctx.compact(row.type))}
     entity = normalize_entity(body, ctx, stamp)
@@ -406,7 +406,7 @@ def replace_entity(session: Session, *, tenant: str, entity_id: str, body: Any, 
     entity["createdAt"] = row.data.get("createdAt", stamp)
     row.type = entity["type"]
     names = set(attr_names(entity)) | set(attr_names(row.data))
-    change = _save(session, row, entity, kind="replaced", attrs=names, at=now)
+    change = save(session, row, entity, kind="replaced", attrs=names, at=now)
     changes.emit(session, [change])
     return change
 
@@ -414,7 +414,7 @@ def replace_entity(session: Session, *, tenant: str, entity_id: str, body: Any, 
 def delete_entity(session: Session, *, tenant: str, entity_id: str) -> EntityChange:
     row = _existing(session, tenant, entity_id)
     now = utcnow()
-    change = _change(tenant, "deleted", entity_id, row.type, attr_names(row.data), None, row.data, now)
+    change = make_change(tenant, "deleted", entity_id, row.type, attr_names(row.data), None, row.data, now)
     session.delete(row)
     session.flush()
     changes.emit(session, [change])
@@ -440,7 +440,7 @@ def append_attrs(
     """POST /entities/{id}/attrs: adds attributes (replacing same-datasetId instances unless
     ``noOverwrite``)."""
     row = _existing(session, tenant, entity_id)
-    now, stamp = _stamp_now()
+    now, stamp = stamp_now()
     attrs = _fragment(body, ctx, stamp)
     entity = dict(row.data)
     result = WriteResult()
@@ -457,7 +457,7 @@ def append_attrs(
             result.not_updated.append((name, N_("The attribute exists and noOverwrite was asked.")))
     if result.updated:
         entity["modifiedAt"] = stamp
-        result.change = _save(
+        result.change = save(
             session, row, entity, kind="updated", attrs=result.updated, at=now, relocate=LOCATION in result.updated
         )
         changes.emit(session, [result.change])
@@ -467,7 +467,7 @@ def append_attrs(
 def update_attrs(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> WriteResult:
     """PATCH /entities/{id}/attrs: replaces existing attribute instances only."""
     row = _existing(session, tenant, entity_id)
-    now, stamp = _stamp_now()
+    now, stamp = stamp_now()
     attrs = _fragment(body, ctx, stamp)
     entity = dict(row.data)
     result = WriteResult()
@@ -488,11 +488,39 @@ def update_attrs(session: Session, *, tenant: str, entity_id: str, body: Any, ct
             result.not_updated.append((name, N_("The entity has no instance of the attribute with that datasetId.")))
     if result.updated:
         entity["modifiedAt"] = stamp
-        result.change = _save(
+        result.change = save(
             session, row, entity, kind="updated", attrs=result.updated, at=now, relocate=LOCATION in result.updated
         )
         changes.emit(session, [result.change])
     return result
+
+
+def _patched(
+    target: dict[str, Any], fragment: dict[str, Any], name: str, ctx: Context, stamp: str, field_name: str
+) -> dict[str, Any]:
+    """``target`` with the members of ``fragment`` (a partial attribute), normalized again."""
+    if not isinstance(fragment, dict):
+        fragment = {"value": fragment}
+    kind = fragment.get("type", target.get("type"))
+    merged = {k: v for k, v in patch_instance(target, fragment, stamp).items() if k not in ("createdAt", "modifiedAt")}
+    merged["type"] = kind
+    norm = Normalizer(ctx.expand, stamp)
+    fresh = norm.instance(field_name, merged, name=name)
+    if norm.errors or fresh is None:
+        raise Invalid(details=norm.errors)
+    fresh["createdAt"] = target.get("createdAt", stamp)
+    return fresh
+
+
+def _attr_target(row: NgsiEntity, attr: str, ctx: Context, dataset: Any) -> tuple[str, Any, dict[str, Any]]:
+    if not valid_name(attr) or attr in RESERVED_NAMES:
+        raise Invalid(details=[FieldError("attr", N_("This attribute name is not allowed."))])
+    name = ctx.expand(attr)
+    current = row.data.get(name)
+    target = next((i for i in instances(current) if i.get("datasetId") == dataset), None)
+    if target is None:
+        raise NgsiProblem(RESOURCE_NOT_FOUND, N_("The entity has no attribute {attr}."), params={"attr": attr[:100]})
+    return name, current, target
 
 
 def patch_attribute(
@@ -500,31 +528,90 @@ def patch_attribute(
 ) -> EntityChange:
     """PATCH /entities/{id}/attrs/{attr}: the fragment's members replace those of the instance
     (its datasetId's, the default one otherwise); the attribute must exist."""
-    if not valid_name(attr) or attr in RESERVED_NAMES:
-        raise Invalid(details=[FieldError("attr", N_("This attribute name is not allowed."))])
     if not isinstance(body, dict) or not body:
         raise Invalid(details=[FieldError("body", N_("Send the attribute as a JSON object."))])
     row = _existing(session, tenant, entity_id)
-    now, stamp = _stamp_now()
-    name = ctx.expand(attr)
-    current = row.data.get(name)
-    dataset = body.get("datasetId")
-    target = next((i for i in instances(current) if i.get("datasetId") == dataset), None)
-    if target is None:
-        raise NgsiProblem(RESOURCE_NOT_FOUND, N_("The entity has no attribute {attr}."), params={"attr": attr[:100]})
-    kind = body.get("type", target.get("type"))
-    merged_raw = {k: v for k, v in patch_instance(target, body, stamp).items() if k not in ("createdAt", "modifiedAt")}
-    merged_raw["type"] = kind
-    norm = Normalizer(ctx.expand, stamp)
-    # Sub-attributes already stored are expanded; normalising them again keeps their names.
-    fresh = norm.instance("body", merged_raw, name=name)
-    if norm.errors or fresh is None:
-        raise Invalid(details=norm.errors)
-    fresh["createdAt"] = target.get("createdAt", stamp)
+    now, stamp = stamp_now()
+    name, current, target = _attr_target(row, attr, ctx, body.get("datasetId"))
+    fresh = _patched(target, body, name, ctx, stamp, "body")
     entity = dict(row.data)
     entity[name], _ = put_instance(current, fresh)
     entity["modifiedAt"] = stamp
-    change = _save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
+    change = save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
+    changes.emit(session, [change])
+    return change
+
+
+def replace_attribute(
+    session: Session, *, tenant: str, entity_id: str, attr: str, body: Any, ctx: Context
+) -> EntityChange:
+    """PUT /entities/{id}/attrs/{attr}: the instance replaced whole; the attribute must exist."""
+    if not isinstance(body, dict) or not body:
+        raise Invalid(details=[FieldError("body", N_("Send the attribute as a JSON object."))])
+    row = _existing(session, tenant, entity_id)
+    now, stamp = stamp_now()
+    name, current, target = _attr_target(row, attr, ctx, body.get("datasetId"))
+    norm = Normalizer(ctx.expand, stamp)
+    fresh = norm.instance("body", body, name=name)
+    if norm.errors or fresh is None:
+        raise Invalid(details=norm.errors)
+    entity = dict(row.data)
+    entity[name], _ = put_instance(current, fresh)
+    entity["modifiedAt"] = stamp
+    change = save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
+    changes.emit(session, [change])
+    return change
+
+
+NULL = "urn:ngsi-ld:null"
+
+
+def merge_entity(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> EntityChange:
+    """PATCH /entities/{id} (merge-patch): attributes given are merged member by member into
+    the existing ones or added; ``null`` / ``"urn:ngsi-ld:null"`` deletes an attribute."""
+    if not isinstance(body, dict) or not body:
+        raise Invalid(details=[FieldError("body", N_("Send the attributes as a JSON object."))])
+    row = _existing(session, tenant, entity_id)
+    now, stamp = stamp_now()
+    if "type" in body and ctx.expand(str(body["type"])) != row.type:
+        raise Invalid(details=[FieldError("type", N_("The entity exists with another type."))])
+    entity = dict(row.data)
+    written: list[str] = []
+    errors: list[FieldError] = []
+    for key, value in body.items():
+        if key in ("id", "type", "@context"):
+            continue
+        if key in RESERVED_NAMES or not valid_name(key):
+            errors.append(FieldError(key[:60], N_("This attribute name is not allowed.")))
+            continue
+        name = ctx.expand(key)
+        if value is None or value == NULL:
+            if name in entity:
+                del entity[name]
+                written.append(name)
+            continue
+        current = entity.get(name)
+        dataset = value.get("datasetId") if isinstance(value, dict) else None
+        target = next((i for i in instances(current) if i.get("datasetId") == dataset), None)
+        try:
+            if target is not None and not isinstance(value, list):
+                fresh: Any = _patched(target, value, name, ctx, stamp, key)
+            else:
+                norm = Normalizer(ctx.expand, stamp)
+                fresh = norm.attribute(key, value, name=name)
+                if norm.errors or fresh is None:
+                    raise Invalid(details=norm.errors)
+        except Invalid as exc:
+            errors.extend(exc.details)
+            continue
+        for item in instances(fresh):
+            current, _ = put_instance(current, item)
+        entity[name] = current
+        written.append(name)
+    if errors:
+        raise Invalid(details=errors)
+    entity["modifiedAt"] = stamp
+    change = save(session, row, entity, kind="updated", attrs=written, at=now)
     changes.emit(session, [change])
     return change
 
@@ -543,7 +630,7 @@ def delete_attribute(
     if dataset_id is not None and not is_uri(dataset_id):
         raise Invalid(details=[FieldError("datasetId", N_("Must be a URI."))])
     row = _existing(session, tenant, entity_id)
-    now, stamp = _stamp_now()
+    now, stamp = stamp_now()
     name = ctx.expand(attr)
     current = instances(row.data.get(name))
     kept = [] if delete_all else [i for i in current if i.get("datasetId") != dataset_id]
@@ -556,6 +643,6 @@ def delete_attribute(
     else:
         entity[name] = packed
     entity["modifiedAt"] = stamp
-    change = _save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
+    change = save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
     changes.emit(session, [change])
     return change
