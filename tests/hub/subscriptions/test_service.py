@@ -210,11 +210,14 @@ def test_geo_query(session: Session, tenant: str) -> None:
 
 
 def test_formats_and_attribute_filter(session: Session, tenant: str) -> None:
-    make(session, tenant, notification={"format": "keyValues", "attributes": ["temperature"], "endpoint": {"uri": URI}})
-    make(session, tenant, notification={"format": "concise", "endpoint": {"uri": URI}})
+    first = make(
+        session, tenant, notification={"format": "keyValues", "attributes": ["temperature"], "endpoint": {"uri": URI}}
+    )
+    second = make(session, tenant, notification={"format": "concise", "endpoint": {"uri": URI}})
     session.flush()
     service.on_changes(session, [change(tenant, entity("urn:ngsi-ld:Sensor:1", temperature=21, humidity=40))])
-    kv, concise = (n.payload["data"][0] for n in queued(session, tenant))
+    by_sub = {n.payload["subscriptionId"]: n.payload["data"][0] for n in queued(session, tenant)}
+    kv, concise = by_sub[first], by_sub[second]
     assert kv == {"id": "urn:ngsi-ld:Sensor:1", "type": "Sensor", "temperature": 21}
     assert concise["temperature"] == 21
     assert concise["humidity"] == 40

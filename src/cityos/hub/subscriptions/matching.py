@@ -167,11 +167,13 @@ class ActiveCache:
         if hit is not None and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
         rows = session.scalars(
-            select(HubSubscription).where(
+            select(HubSubscription)
+            .where(
                 HubSubscription.tenant == tenant,
                 HubSubscription.is_active.is_(True),
                 HubSubscription.time_interval.is_(None),
             )
+            .order_by(HubSubscription.id)
         ).all()
         compiled = tuple(compile_row(row, terms) for row in rows)
         with self._lock:
