@@ -11,7 +11,8 @@ HMAC-SHA256 of the payload bytes under the device key. The payload is the HTTP m
 
 Between the network thread and the database sits a bounded ``queue.Queue``: when it is full,
 the message callback blocks, so the client stops reading and the broker holds the rest
-(back-pressure; memory stays bounded). One writer thread drains the queue in batches (up to
+(back-pressure; memory stays bounded: at most ``capacity`` queued plus the ``batch_max`` the writer
+holds). One writer thread drains the queue in batches (up to
 ``batch_max`` messages or ``batch_wait`` seconds) into one transaction each
 (``pipeline.process``)."""
 
@@ -92,6 +93,7 @@ class Bridge:
         capacity: int = 10_000,
         batch_max: int = 1000,
         batch_wait: float = 0.2,
+        session_expiry: int = SESSION_EXPIRY_S,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
@@ -108,6 +110,7 @@ class Bridge:
         self.capacity = capacity
         self.batch_max = batch_max
         self.batch_wait = batch_wait
+        self.session_expiry = session_expiry
         self.queue: queue.Queue[Raw] = queue.Queue(maxsize=capacity)
         self.connected = False
         self.received = 0
@@ -145,7 +148,7 @@ class Bridge:
         self._writer = threading.Thread(target=self._write_loop, name="hub-ingest-writer", daemon=True)
         self._writer.start()
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        props.SessionExpiryInterval = self.session_expiry
         self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=props)
         self.client.loop_start()
         _running = self
@@ -231,6 +234,8 @@ class Bridge:
                     batch.append(self.queue.get(timeout=left))
                 except queue.Empty:
                     break
+            while self._paused.is_set() and not self._stop.is_set():
+                time.sleep(0.02)  # paused while gathering: hold this batch (at most batch_max)
             self._write(batch)
 
     def _write(self, batch: list[Raw]) -> None:

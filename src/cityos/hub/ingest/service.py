@@ -108,7 +108,9 @@ def register_device(
     if device.lon is not None and device.lat is not None:
         attrs["location"] = {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [device.lon, device.lat]}}
     attrs["name"] = {"type": "Property", "value": device.name}
-    stores.upsert_entity(session, tenant=tenant, entity_id=entity_id, entity_type=profile.entity_type, attrs=attrs)
+    stores.upsert_entity(
+        session, tenant=tenant, entity_id=entity_id, entity_type=profile.entity_type, attrs=attrs, history=False
+    )  # the device's description, not an observation
     return device, key
 
 
