@@ -23,7 +23,7 @@ from tests.factories import World, make_account, make_world
 
 CSV = (
     "name,phone,street,note,lon,lat,visits\n"
-    "张三,13800000001,一街道,独居老人，需要每周探访，子女在外地,104.01234,30.05678,3\n"
+    "张三,13800000001,一街道,每周探访一次，子女在外地,104.01234,30.05678,3\n"
     "欧阳娜娜,13900000002,二街道,行动不便,104.06789,30.01234,1\n"
     "李四,13700000003,一街道,,104.02,30.03,0\n"
 )
@@ -36,7 +36,7 @@ FIELDS = [
     {"name": "lat", "type": "lat", "description": "纬度", "sensitivity": "personal"},
     {"name": "visits", "type": "integer", "description": "探访次数", "sensitivity": "none"},
 ]
-SECRETS = ("张三", "13800000001", "欧阳娜娜", "13900000002", "独居老人", "104.01234", "30.05678")
+SECRETS = ("张三", "13800000001", "欧阳娜娜", "13900000002", "子女在外地", "104.01234", "30.05678")
 
 
 @dataclass

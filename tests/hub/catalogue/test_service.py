@@ -35,7 +35,8 @@ def test_publish_a_file_dataset(session: Session, cat: Cat) -> None:
     assert [f["name"] for f in dataset.fields] == [f["name"] for f in FIELDS]
     assert (cat.upload_dir / "datasets" / f"{dataset.source}.csv").read_bytes() == CSV.encode()
     page, total = catalogue.search(session, cat.staff, catalogue.PageParams(), q="老人")
-    assert total == 1 and page[0].code == "elderly"
+    assert total == 1
+    assert page[0].code == "elderly"
     page, total = catalogue.search(session, cat.staff, catalogue.PageParams(), tag="民生")
     assert total == 1
 
@@ -138,7 +139,9 @@ def test_request_approve_read_granted_fields_only_with_masks(session: Session, c
         session, cat.staff, "elderly", purpose="民政探访核对", fields=["name", "phone", "street", "visits"], days=30
     )
     instance = session.get(ProcessInstance, request.process_instance_id)
-    assert instance is not None and instance.state == "pending" and instance.state_due_at is not None
+    assert instance is not None
+    assert instance.state == "pending"
+    assert instance.state_due_at is not None
     with pytest.raises(Forbidden):  # the requester cannot approve its own request
         grants.approve(session, cat.requester_officer, request.id)
     with pytest.raises(Invalid) as exc:
@@ -147,7 +150,8 @@ def test_request_approve_read_granted_fields_only_with_masks(session: Session, c
     grants.approve(
         session, cat.officer, request.id, fields=["name", "phone", "street", "visits"], masked=["name", "phone"]
     )
-    assert request.status == "granted" and instance.state == "granted"
+    assert request.status == "granted"
+    assert instance.state == "granted"
     result = records.read_records(session, cat.staff, "elderly", upload_dir=cat.upload_dir)
     assert result.access.fields == ["name", "phone", "street", "visits"]
     assert result.items[0] == {"name": "张*", "phone": "138****0001", "street": "一街道", "visits": "3"}
@@ -165,7 +169,8 @@ def test_request_approve_read_granted_fields_only_with_masks(session: Session, c
         assert secret not in csv_text
     # The owner reads everything it holds; personal fields masked without pii:read.
     own = records.read_records(session, cat.officer, "elderly", upload_dir=cat.upload_dir)
-    assert own.items[0]["name"] == "张*" and own.items[0]["lon"] == 104.01
+    assert own.items[0]["name"] == "张*"
+    assert own.items[0]["lon"] == 104.01
     with pytest.raises(Conflict):  # decided once
         grants.approve(session, cat.officer, request.id)
 
@@ -175,7 +180,7 @@ def test_default_masks_and_masking_by_type(session: Session, cat: Cat) -> None:
     grant = _grant(session, cat)
     assert sorted(grant.masked) == ["name", "note", "phone"]  # the personal and sensitive ones asked for
     result = records.read_records(session, cat.staff, "elderly", upload_dir=cat.upload_dir)
-    assert result.items[0]["note"] == "独居老人…"
+    assert result.items[0]["note"] == "每周探访…"
     assert result.items[2]["note"] == ""  # an empty cell stays empty
 
 
@@ -296,7 +301,8 @@ def test_usage_figures(session: Session, cat: Cat) -> None:
     found = records.usage(session, cat.staff, "elderly", now=now)
     assert (found.reads, found.rows, found.departments) == (3, 8, 1)
     assert len(found.days) == 30
-    assert sum(d[1] for d in found.days) == 3 and found.days[-1][1] == 2
+    assert sum(d[1] for d in found.days) == 3
+    assert found.days[-1][1] == 2
     assert records.top_datasets(session, now=now) == [("elderly", 3, 8)]
 
 
@@ -340,7 +346,8 @@ def test_entity_type_dataset_reads_flattened_entities(
     grants.approve(session, cat.officer, grant_request.id)
     result = records.read_records(session, cat.staff, "bins")
     assert result.items == [{"id": "urn:ngsi-ld:WasteContainer:001", "fillingLevel": 0.7, "location": [104.01, 30.06]}]
-    assert calls[0]["entity_type"] == "WasteContainer" and calls[0]["tenant"] == "default"
+    assert calls[0]["entity_type"] == "WasteContainer"
+    assert calls[0]["tenant"] == "default"
 
 
 def test_departments_are_told(session: Session, cat: Cat) -> None:
@@ -365,6 +372,7 @@ def test_departments_are_told(session: Session, cat: Cat) -> None:
             reason="expired",
         ),
     )
-    assert len(titles("officer")) == 2 and len(titles("officer2")) == 2
+    assert len(titles("officer")) == 2
+    assert len(titles("officer2")) == 2
     assert len(titles("staff")) == 2
     assert any("elderly" in t for t in titles("staff"))

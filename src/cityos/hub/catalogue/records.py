@@ -120,6 +120,7 @@ def read_records(
     """One page of rows, projected to what the reader may see; logged in the read log."""
     actor.require("dataset:read")
     _bounds(offset, limit, max_limit)
+    readlog.take_write_lock(session)  # the grant is checked inside the transaction that logs the read
     dataset = get_dataset(session, actor, code)
     now = now or utcnow()
     access = access_for(session, actor, dataset, now=now)
