@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
 from cityos.hub.apps import ratelimit
 from cityos.identity.deps import actor_for_account
+from cityos.places import index
 from tests.factories import make_account, make_world
 from tests.hub.apps.fixtures import AppWorld
 
@@ -17,7 +20,7 @@ def _actor(session: Session, roles: list[str], scope: object, username: str) -> 
 
 
 @pytest.fixture
-def aw(session: Session) -> AppWorld:
+def aw(session: Session) -> Iterator[AppWorld]:
     ratelimit.reset()
     world = make_world(session)
     out = AppWorld(
@@ -28,5 +31,7 @@ def aw(session: Session) -> AppWorld:
         far_reviewer=_actor(session, ["admin"], world.district_b, "far-reviewer"),
         resident=_actor(session, ["resident"], world.room, "resident-one"),
     )
+    index.rebuild_cells(session)  # events with a point are placed in regions
     session.commit()
-    return out
+    yield out
+    index.invalidate()
