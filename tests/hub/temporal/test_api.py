@@ -3,6 +3,7 @@ instances, ProblemDetails for bad input (in the caller's language), tenants and 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -324,3 +325,29 @@ def test_purged_days_still_answer(client: TestClient, session: Session, auth: di
     assert [i["value"] for i in last["fill"]] == [25]
     assert client.delete(f"{URL}/{bin_id(2)}", headers=auth).status_code == 204
     assert [d["id"] for d in get(client, auth, **params).json()] == [bin_id(1), bin_id(3)]
+
+
+def test_q_on_history_only_entities_and_created_at(client: TestClient, session: Session, auth: dict[str, str]) -> None:
+    from cityos.core.db import utcnow
+
+    for n, level in ((1, 0.2), (2, 0.9)):
+        body = {
+            "id": f"urn:ngsi-ld:Tank:{n}",
+            "type": "Tank",
+            "level": [
+                {"type": "Property", "value": 0.5, "observedAt": "2026-11-30T01:00:00Z"},
+                {"type": "Property", "value": level, "observedAt": "2026-11-30T02:00:00Z"},
+            ],
+        }
+        assert client.post(URL, json=body, headers=auth).status_code == 201
+    window = {"timerel": "after", "timeAt": "2026-11-30T00:00:00Z"}
+    high = get(client, auth, type="Tank", q="level>0.8", **window).json()
+    assert [d["id"] for d in high] == ["urn:ngsi-ld:Tank:2"]  # the latest instance, not any instance
+    assert [i["value"] for i in high[0]["level"]] == [0.5, 0.9]
+    stored_since = (utcnow() - timedelta(minutes=5)).isoformat()
+    recent = get(client, auth, type="Tank", timerel="after", timeAt=stored_since, timeproperty="createdAt").json()
+    assert [d["id"] for d in recent] == ["urn:ngsi-ld:Tank:1", "urn:ngsi-ld:Tank:2"]
+    future = (utcnow() + timedelta(minutes=5)).isoformat()
+    assert get(client, auth, type="Tank", timerel="after", timeAt=future, timeproperty="createdAt").json() == []
+    full = get(client, auth, type="Tank", options="sysAttrs", **window).json()
+    assert "createdAt" in full[0]["level"][0]

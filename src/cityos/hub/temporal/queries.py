@@ -17,6 +17,7 @@ from cityos.hub.ngsi.query import compile_regex, parse_q
 from cityos.hub.ngsi.service import get_entity, require_tenant
 from cityos.hub.temporal import history, represent
 from cityos.hub.temporal.aggregate import aggregate
+from cityos.hub.temporal.frames import iso, value_of
 from cityos.hub.temporal.params import (
     DEFAULT_LIMIT,
     MAX_LAST_N,
@@ -31,6 +32,7 @@ from cityos.hub.temporal.params import (
     split_list,
     whole,
 )
+from cityos.hub.temporal.service import VALUE_KEYS
 
 FORMATS = ("normalized", "temporalValues", "aggregatedValues", "simplified")
 MSG_FORMAT = N_("format must be normalized, temporalValues or aggregatedValues.")
@@ -64,12 +66,42 @@ def _shape(params: Mapping[str, str | None]) -> Shape:
     return Shape(simplified, aggregated, "sysAttrs" in options, count, methods, period)
 
 
-def _entity_test(session: Session, tenant: str, text: str, ctx: Context) -> history.EntityTest:
+def latest_state(
+    session: Session, tenant: str, entity_id: str, entity_type: str, archive_dir: Path | None
+) -> dict[str, Any]:
+    """An entity made of each attribute's latest instance in the history (for ``q`` on entities
+    the entity store does not hold, e.g. those written through the temporal API only)."""
+    query = history.TemporalQuery(tenant=tenant, window=None, ids=(entity_id,), last_n=1)
+    rows = history.instances(session, query, archive_dir, [entity_id])
+    entity: dict[str, Any] = {"id": entity_id, "type": entity_type}
+    for row in rows.iter_rows(named=True):
+        kind = row["kind"] or "Property"
+        instance = {
+            "type": kind,
+            VALUE_KEYS.get(kind, "value"): value_of(kind, row["value_num"], row["value_text"], row["value_json"]),
+            "observedAt": iso(row["observed_at"]),
+        }
+        if row["dataset_id"] is not None:
+            instance["datasetId"] = row["dataset_id"]
+        current = entity.get(row["attr"])
+        entity[row["attr"]] = (
+            instance if current is None else [*(current if isinstance(current, list) else [current]), instance]
+        )
+    return entity
+
+
+def _entity_test(
+    session: Session, tenant: str, text: str, ctx: Context, archive_dir: Path | None
+) -> history.EntityTest:
+    """``q`` on the entity's current state in the entity store, or, when the store does not
+    hold it, on the latest instance of each attribute in its history."""
     predicate = parse_q(text, ctx.expand)
 
-    def test(entity_id: str, _entity_type: str) -> bool:
+    def test(entity_id: str, entity_type: str) -> bool:
         entity = get_entity(session, tenant=tenant, entity_id=entity_id)
-        return entity is not None and predicate.matches(entity)
+        if entity is None:
+            entity = latest_state(session, tenant, entity_id, entity_type, archive_dir)
+        return predicate.matches(entity)
 
     return test
 
@@ -82,13 +114,14 @@ def _build(
     params: Mapping[str, str | None],
     window: TimeWindow | None,
     ids: tuple[str, ...],
+    archive_dir: Path | None,
 ) -> history.TemporalQuery:
     types = tuple(ctx.expand(t) for t in split_list(params.get("type")))
     attrs = tuple(ctx.expand(a) for a in split_list(params.get("attrs")))
     pattern_text = params.get("idPattern")
     pattern = compile_regex(pattern_text, "idPattern") if pattern_text else None
     q_text = params.get("q")
-    test = _entity_test(session, tenant, q_text, ctx) if q_text else None
+    test = _entity_test(session, tenant, q_text, ctx, archive_dir) if q_text else None
     limit = whole(params.get("limit"), "limit", 1, MAX_LIMIT, DEFAULT_LIMIT) or DEFAULT_LIMIT
     offset = whole(params.get("offset"), "offset", 0, 10**9, 0) or 0
     last_n = whole(params.get("lastN"), "lastN", 1, MAX_LAST_N)
@@ -134,7 +167,7 @@ def query_entities(
     ids = tuple(split_list(params.get("id")))
     if not (params.get("type") or ids or params.get("idPattern") or params.get("attrs") or params.get("q")):
         raise Invalid(details=[FieldError("type", MSG_SELECTOR)])
-    query = _build(session, tenant=tenant, ctx=ctx, params=params, window=window, ids=ids)
+    query = _build(session, tenant=tenant, ctx=ctx, params=params, window=window, ids=ids, archive_dir=archive_dir)
     page = history.run(session, query, archive_dir, aggregated=shape.aggregated)
     return _documents(page, query, shape, ctx), page.count, shape.count
 
@@ -163,6 +196,7 @@ def retrieve(
         params={**params, "limit": "1", "offset": "0", "q": None},
         window=window,
         ids=(entity_id,),
+        archive_dir=archive_dir,
     )
     page = history.run(session, query, archive_dir, aggregated=shape.aggregated)
     if not page.entities:
