@@ -71,15 +71,16 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
     @app.command("notifications-send")
     def send(wait: float = typer.Option(6.0, "--wait", min=0.5, help="seconds to wait for the answers")) -> None:
         """Send what is due now (expiry, periodic notifications, due retries) and report."""
-        from cityos.core.runtime import Runtime
+        from sqlalchemy.orm import sessionmaker
+
         from cityos.hub.subscriptions import service
         from cityos.hub.subscriptions.delivery import Deliverer
 
         with work() as session:
             service.expire(session)
-        runtime = Runtime.create()
-        try:
-            claimed = Deliverer(runtime.session_factory).run_once(wait)
-        finally:
-            runtime.close()
+            service.prune(session)
+            bind = session.get_bind()
+        # the deliverer's sessions on the same database (a test's connection: savepoints)
+        factory = sessionmaker(bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        claimed = Deliverer(factory).run_once(wait)
         typer.echo(f"{claimed} notification(s) sent")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -364,4 +365,19 @@ def expire(session: Session, *, now: datetime | None = None) -> int:
     tenants = session.scalars(select(HubSubscription.tenant).where(HubSubscription.expires_at <= now).distinct())
     for tenant in tenants:
         matching.active.forget(tenant)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+KEEP_DAYS = 7
+
+
+def prune(session: Session, *, now: datetime | None = None, keep_days: int = KEEP_DAYS) -> int:
+    """Delivered and given-up notifications older than ``keep_days`` are deleted (the pages show
+    the recent ones; the subscription keeps its figures)."""
+    before = (now or utcnow()) - timedelta(days=keep_days)
+    result = session.execute(
+        sql_delete(HubNotification)
+        .where(HubNotification.status != NotificationStatus.PENDING, HubNotification.created_at < before)
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -22,8 +22,9 @@ def install(session: Session) -> None:
 
 def periodic(session: Session) -> None:
     """Every minute: expired subscriptions stop; periodic notifications that are due are queued
-    (the deliverer also does this every second while it runs)."""
+    (the deliverer also does this every second while it runs); old outcomes are pruned."""
     service.expire(session)
+    service.prune(session)
     service.queue_periodic(session)
 
 
