@@ -391,8 +391,9 @@ class Context:
                 term = rest
         if term is None:
             for base, prefix in self._prefixes:
-                if iri.startswith(base) and len(iri) > len(base):
-                    candidate = f"{prefix}:{iri[len(base) :]}"
+                suffix = iri[len(base) :]
+                if iri.startswith(base) and suffix and not any(c in suffix for c in "/#"):
+                    candidate = f"{prefix}:{suffix}"
                     if self.expand(candidate) == iri:
                         term = candidate
                         break
