@@ -351,3 +351,39 @@ def test_q_on_history_only_entities_and_created_at(client: TestClient, session: 
     assert get(client, auth, type="Tank", timerel="after", timeAt=future, timeproperty="createdAt").json() == []
     full = get(client, auth, type="Tank", options="sysAttrs", **window).json()
     assert "createdAt" in full[0]["level"][0]
+
+
+def test_query_by_body(client: TestClient, session: Session, auth: dict[str, str]) -> None:
+    seed(session)
+    session.commit()
+    url = "/ngsi-ld/v1/temporal/entityOperations/query"
+    body = {
+        "type": "Query",
+        "entities": [{"type": "Bin", "id": bin_id(3)}, {"type": "Bin", "idPattern": "Bin:001$"}],
+        "attrs": ["fill"],
+        "temporalQ": {"timerel": "between", "timeAt": BETWEEN["timeAt"], "endTimeAt": BETWEEN["endTimeAt"], "lastN": 2},
+    }
+    r = client.post(url, json=body, params={"count": "true"}, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.headers["NGSILD-Results-Count"] == "2"
+    assert [(d["id"], [i["value"] for i in d["fill"]]) for d in r.json()] == [
+        (bin_id(1), [14, 15]),
+        (bin_id(3), [34, 35]),
+    ]
+    agg = client.post(
+        url,
+        json={**body, "aggrMethods": ["min"]},
+        params={"options": "aggregatedValues"},
+        headers=auth,
+    ).json()
+    assert [d["fill"]["min"][0][0] for d in agg] == [14, 34]
+    for bad, field in (
+        ({"entities": [{"type": "Bin"}]}, "temporalQ"),
+        ({**body, "entities": "Bin"}, "entities"),
+        ({**body, "attrs": "fill"}, "attrs"),
+        ({**body, "temporalQ": {"timerel": "after"}}, "timeAt"),
+        ({**body, "entities": [{"type": 3}]}, "entities[0].type"),
+    ):
+        r = client.post(url, json=bad, headers=auth)
+        assert r.status_code == 400, (bad, r.text)
+        assert field in fields(r), (bad, r.json())

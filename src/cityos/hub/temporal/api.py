@@ -68,6 +68,22 @@ def query_temporal(
     return deps.respond(request, docs, ctx, headers=headers)
 
 
+@router.post("/temporal/entityOperations/query")
+def query_temporal_by_body(
+    request: Request, session: DbSession, actor: deps.Reader, tenant: deps.Tenant, body: deps.Body, runtime: RuntimeDep
+) -> Response:
+    docs, count, want_count = queries.query_by_body(
+        session,
+        tenant=tenant,
+        ctx=body.context,
+        body=_object(body),
+        params=_params(request),
+        archive_dir=runtime.settings.archive_dir,
+    )
+    headers = {"NGSILD-Results-Count": str(count)} if want_count else None
+    return deps.respond(request, docs, body.context, headers=headers)
+
+
 @router.get("/temporal/entities/{entity_id:path}")
 def retrieve_temporal(
     entity_id: str,

@@ -205,3 +205,93 @@ def retrieve(
             raise NotFound(MSG_NO_HISTORY)
         return {"id": entity_id, "type": ctx.compact(entity_type)}  # history outside the window
     return _documents(page, query, shape, ctx)[0]
+
+
+MSG_ENTITIES = N_("entities must be a list of entity selectors (type, id, idPattern).")
+MSG_TEMPORAL_Q = N_("temporalQ must be an object with timerel and timeAt.")
+MSG_ATTRS = N_("attrs must be a list of attribute names.")
+MSG_TEXT = N_("This value must be text.")
+_BODY_TEXT = ("aggrMethods", "aggrPeriodDuration", "lastN", "options", "format")
+
+
+def _text(value: Any, field: str, errors: list[FieldError]) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and field.endswith("lastN"):
+        return str(value)
+    if isinstance(value, list) and field in ("aggrMethods", "options") and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    if not isinstance(value, str):
+        errors.append(FieldError(field, MSG_TEXT))
+        return None
+    return value
+
+
+def query_by_body(
+    session: Session,
+    *,
+    tenant: str,
+    ctx: Context,
+    body: Mapping[str, Any],
+    params: Mapping[str, str | None],
+    archive_dir: Path | None,
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """POST /temporal/entityOperations/query: a Query object (``entities`` selectors, ``attrs``,
+    ``q``, ``temporalQ``); paging and options from the URL (or the body). The selectors' matches
+    are united."""
+    require_tenant(session, tenant)
+    errors: list[FieldError] = []
+    merged: dict[str, str | None] = dict(params)
+    temporal = body.get("temporalQ")
+    if not isinstance(temporal, dict):
+        raise Invalid(details=[FieldError("temporalQ", MSG_TEMPORAL_Q)])
+    for name in ("timerel", "timeAt", "endTimeAt", "timeproperty", "lastN"):
+        value = _text(temporal.get(name), f"temporalQ.{name}", errors)
+        if value is not None:
+            merged[name] = value
+    attrs = body.get("attrs")
+    if attrs is not None and not (isinstance(attrs, list) and all(isinstance(a, str) for a in attrs)):
+        errors.append(FieldError("attrs", MSG_ATTRS))
+    elif attrs:
+        merged["attrs"] = ",".join(attrs)
+    merged["q"] = _text(body.get("q"), "q", errors) or params.get("q")
+    for name in _BODY_TEXT:
+        value = _text(body.get(name), name, errors)
+        if value is not None:
+            merged[name] = value
+    selectors = body.get("entities")
+    if selectors is None:
+        selectors = [{}]
+    if not isinstance(selectors, list) or not selectors or not all(isinstance(s, dict) for s in selectors):
+        errors.append(FieldError("entities", MSG_ENTITIES))
+        selectors = []
+    else:
+        for i, selector in enumerate(selectors):
+            for key in ("type", "id", "idPattern"):
+                _text(selector.get(key), f"entities[{i}].{key}", errors)
+    if errors:
+        raise Invalid(details=errors)
+    shape = _shape(merged)
+    window = parse_window(
+        merged.get("timerel"), merged.get("timeAt"), merged.get("endTimeAt"), merged.get("timeproperty")
+    )
+    found: dict[str, str] = {}
+    base: history.TemporalQuery | None = None
+    for selector in selectors:
+        one = {**merged, "type": selector.get("type"), "idPattern": selector.get("idPattern")}
+        ids = (selector["id"],) if selector.get("id") else ()
+        if not (one.get("type") or ids or one.get("idPattern") or one.get("attrs") or one.get("q")):
+            raise Invalid(details=[FieldError("entities", MSG_SELECTOR)])
+        query = _build(session, tenant=tenant, ctx=ctx, params=one, window=window, ids=ids, archive_dir=archive_dir)
+        base = base or query
+        found.update(history.matching_entities(session, query, archive_dir))
+    assert base is not None
+    fetch = history.TemporalQuery(
+        tenant=tenant, window=window, attrs=base.attrs, last_n=base.last_n, limit=base.limit, offset=base.offset
+    )
+    matches = sorted(found.items())
+    page_entities = matches[fetch.offset : fetch.offset + fetch.limit]
+    limit = history.MAX_AGGREGATED_ROWS if shape.aggregated else history.MAX_ROWS
+    rows = history.instances(session, fetch, archive_dir, [i for i, _ in page_entities], limit=limit)
+    page = history.Page(count=len(matches), entities=page_entities, rows=rows)
+    return _documents(page, fetch, shape, ctx), page.count, shape.count
