@@ -387,3 +387,30 @@ def test_query_by_body(client: TestClient, session: Session, auth: dict[str, str
         r = client.post(url, json=bad, headers=auth)
         assert r.status_code == 400, (bad, r.text)
         assert field in fields(r), (bad, r.json())
+
+
+def test_smart_data_models_names_with_a_link_context(
+    client: TestClient, session: Session, auth: dict[str, str]
+) -> None:
+    from datetime import UTC, datetime
+
+    sdm = "https://smartdatamodels.org/context.jsonld"
+    link = f'<{sdm}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+    for hour, level in ((8, 0.4), (9, 0.85)):
+        store.upsert_attributes(
+            session,
+            tenant="default",
+            entity_id="urn:ngsi-ld:WasteContainer:t1",
+            entity_type="WasteContainer",
+            attrs={"fillingLevel": {"type": "Property", "value": level}},
+            observed_at=datetime(2026, 11, 30, hour, tzinfo=UTC),
+        )
+    session.commit()
+    params = {"type": "WasteContainer", "attrs": "fillingLevel", **BETWEEN, "endTimeAt": "2026-11-30T12:00:00Z"}
+    docs = client.get(URL, params=params, headers={**auth, "Link": link}).json()
+    assert docs[0]["type"] == "WasteContainer"
+    assert [(i["value"], i["observedAt"]) for i in docs[0]["fillingLevel"]] == [
+        (0.4, "2026-11-30T08:00:00Z"),
+        (0.85, "2026-11-30T09:00:00Z"),
+    ]
+    assert client.get(URL, params=params, headers=auth).json() == []  # without the context: another type
