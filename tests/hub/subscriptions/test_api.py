@@ -148,3 +148,28 @@ def test_expired_subscription_reads_expired(client: TestClient, auth: dict[str, 
     row.expires_at = utcnow() - timedelta(seconds=1)
     session.commit()
     assert client.get(f"{URL}/urn:ngsi-ld:Subscription:e", headers=auth).json()["status"] == "expired"
+
+
+def test_filip_subscription_model_round_trips(client: TestClient, auth: dict[str, str]) -> None:
+    """What FiLiP's ContextBrokerLDClient sends and reads (its SubscriptionLD model, the trailing
+    slash and options=count of its listing)."""
+    from filip.models.ngsi_ld.subscriptions import SubscriptionLD
+
+    model = SubscriptionLD(
+        id="urn:ngsi-ld:Subscription:filip",
+        entities=[{"type": "WasteContainer"}],
+        watchedAttributes=["fillingLevel"],
+        throttling=5,
+        notification={"endpoint": {"uri": "http://127.0.0.1:9/n", "accept": "application/json"}},
+    )
+    data = model.model_dump_json(exclude_unset=False, exclude_defaults=False, exclude_none=True)
+    made = client.post(URL + "/", content=data, headers={**auth, "Content-Type": "application/json", "Link": LINK})
+    assert made.status_code == 201, made.text
+    assert made.headers["location"].split("/")[-1] == "urn:ngsi-ld:Subscription:filip"
+    listed = client.get(URL + "/", params={"options": "count", "limit": 10}, headers={**auth, "Link": LINK})
+    assert listed.headers["ngsild-results-count"] == "1"
+    back = SubscriptionLD(**listed.json()[0])
+    assert back.throttling == 5
+    assert back.notification.status == "ok"
+    assert back.entities is not None
+    assert back.entities[0].type == "WasteContainer"

@@ -19,6 +19,7 @@ BASE = "/ngsi-ld/v1/subscriptions/"
 
 
 @router.post("/subscriptions", status_code=201)
+@router.post("/subscriptions/", status_code=201, include_in_schema=False)
 def create_subscription(session: DbSession, actor: Subscriber, tenant: Tenant, body: Body) -> Response:
     row = service.create(
         session,
@@ -32,6 +33,7 @@ def create_subscription(session: DbSession, actor: Subscriber, tenant: Tenant, b
 
 
 @router.get("/subscriptions")
+@router.get("/subscriptions/", include_in_schema=False)  # FiLiP lists with the trailing slash
 def list_subscriptions(
     request: Request,
     session: DbSession,
@@ -41,9 +43,11 @@ def list_subscriptions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
     count: bool = False,
+    options: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     rows, total = service.listing(session, actor, tenant=tenant, limit=limit, offset=offset)
-    headers = {"NGSILD-Results-Count": str(total)} if count else {}
+    counted = count or "count" in options.split(",")
+    headers = {"NGSILD-Results-Count": str(total)} if counted else {}
     return respond(request, [service.represent(r, ctx.compact) for r in rows], ctx, headers=headers)
 
 

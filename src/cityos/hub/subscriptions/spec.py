@@ -426,9 +426,13 @@ def render(
         out["entities"] = [{**sel, "type": compact(sel["type"])} for sel in spec["entities"]]
     if "watchedAttributes" in spec:
         out["watchedAttributes"] = [compact(a) for a in spec["watchedAttributes"]]
-    for key in ("notificationTrigger", "q", "lang", "timeInterval", "throttling", "expiresAt"):
+    for key in ("notificationTrigger", "q", "lang", "expiresAt"):
         if key in spec:
             out[key] = spec[key]
+    for key in ("timeInterval", "throttling"):
+        if key in spec:
+            seconds = spec[key]
+            out[key] = int(seconds) if float(seconds).is_integer() else seconds
     if "geoQ" in spec:
         out["geoQ"] = {**spec["geoQ"], "geoproperty": compact(spec["geoQ"]["geoproperty"])}
     note = dict(spec.get("notification", {}))
