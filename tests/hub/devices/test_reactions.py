@@ -133,6 +133,7 @@ def test_turning_a_rule_off_ends_its_alarms(session: Session, hw: HubWorld) -> N
     service.update_rule(session, hw.officer, rule_id=rule.id, active=False)
     session.commit()
     assert service.open_alarms(session, hw.officer)[1] == 0
+    assert gauge.status == "online"
     hw.observe(session, gauge, {"waterLevel": 1.2}, at=later(2))
     assert len(_cases(session)) == 1
 
@@ -165,3 +166,26 @@ def test_the_shipped_rules_install_once(session: Session, hw: HubWorld) -> None:
     assert service.install_rules(session) == 0
     codes = set(session.scalars(select(AlarmRule.code)))
     assert {"bin-full", "gate-forced", "manhole-tilted", "water-level-high"} <= codes
+
+
+def test_deleting_a_rule_removes_its_alarms(session: Session, hw: HubWorld) -> None:
+    rule = service.create_rule(
+        session,
+        hw.officer,
+        name="表计过高",
+        device_kind="meter",
+        attribute="numValue",
+        operator=">",
+        threshold=10,
+        category_code="component.01.06",
+    )
+    meter = hw.device(session, "MTR-D", "meter", "meter")
+    session.commit()
+    hw.observe(session, meter, {"numValue": 50}, at=later(1))
+    assert service.open_alarms(session, hw.officer)[1] == 1
+    assert meter.status == "alarm"
+    service.delete_rule(session, hw.officer, rule_id=rule.id)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(AlarmState)) == 0
+    assert meter.status == "online"
+    assert len(_cases(session)) == 1  # the case stays

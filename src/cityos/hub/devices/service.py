@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.cases import service as cases
@@ -22,7 +22,7 @@ from cityos.core.db import utcnow
 from cityos.core.errors import FieldError, Forbidden, Invalid, NotFound
 from cityos.core.i18n import N_
 from cityos.hub.devices.models import OPERATORS, AlarmRule, AlarmState
-from cityos.places.devices.models import Device
+from cityos.places.devices.models import Device, DeviceStatus
 from cityos.places.models import Region
 
 PERMISSION = "device:manage"
@@ -335,21 +335,45 @@ def update_rule(session: Session, actor: Actor, *, rule_id: int, **changes: Any)
 
 
 def delete_rule(session: Session, actor: Actor, *, rule_id: int) -> None:
+    """Deletes the rule and its alarm states (the cases already opened stay)."""
     rule = _editable_rule(session, actor, rule_id)
+    devices = set(
+        session.scalars(select(AlarmState.device_id).where(AlarmState.rule_id == rule.id, AlarmState.active.is_(True)))
+    )
+    states = delete(AlarmState).where(AlarmState.rule_id == rule.id)
+    session.execute(states.execution_options(synchronize_session=False))
     session.delete(rule)
     session.flush()
+    settle(session, devices)
 
 
 def end_alarms(session: Session, rule: AlarmRule) -> int:
     """Ends the open episodes of a rule (turned off): the cases already opened stay."""
     now = utcnow()
-    ended = 0
+    devices: set[int] = set()
     for state in session.scalars(select(AlarmState).where(AlarmState.rule_id == rule.id, AlarmState.active.is_(True))):
         state.active = False
         state.cleared_at = now
-        ended += 1
+        devices.add(state.device_id)
     session.flush()
-    return ended
+    settle(session, devices)
+    return len(devices)
+
+
+def settle(session: Session, device_ids: set[int]) -> None:
+    """Devices whose hub alarms ended without a reading (rule off or deleted): back online when
+    no other alarm of theirs is open (a community bin's status is the community's)."""
+    if not device_ids:
+        return
+    still = set(
+        session.scalars(
+            select(AlarmState.device_id).where(AlarmState.device_id.in_(device_ids), AlarmState.active.is_(True))
+        )
+    )
+    for device in session.scalars(select(Device).where(Device.id.in_(device_ids - still))):
+        if device.status == DeviceStatus.ALARM and device.kind != "bin":
+            device.status = DeviceStatus.ONLINE
+    session.flush()
 
 
 @dataclass(frozen=True)
