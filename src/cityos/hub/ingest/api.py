@@ -110,15 +110,15 @@ def list_devices(
     return DevicePage(items=[DeviceRead.of(r, _prefix()) for r in rows], total=total, offset=offset, limit=limit)
 
 
-@people.get("/devices/{device_id}", response_model=DeviceRead)
-def get_device(device_id: int, session: DbSession, actor: CurrentActor) -> DeviceRead:
-    return DeviceRead.of(service.get_device(session, actor, device_id=device_id), _prefix())
+@people.get("/devices/{hub_device_id}", response_model=DeviceRead)
+def get_device(hub_device_id: int, session: DbSession, actor: CurrentActor) -> DeviceRead:
+    return DeviceRead.of(service.get_device(session, actor, device_id=hub_device_id), _prefix())
 
 
-@people.post("/devices/{device_id}/key", response_model=KeyRead)
-def rotate_key(device_id: int, session: DbSession, actor: CurrentActor) -> KeyRead:
+@people.post("/devices/{hub_device_id}/key", response_model=KeyRead)
+def rotate_key(hub_device_id: int, session: DbSession, actor: CurrentActor) -> KeyRead:
     """A new device key (shown once); the old one stops working."""
-    return KeyRead(device_id=device_id, key=service.rotate_key(session, actor, device_id=device_id))
+    return KeyRead(device_id=hub_device_id, key=service.rotate_key(session, actor, device_id=hub_device_id))
 
 
 @people.get("/profiles", response_model=list[ProfileRead])
