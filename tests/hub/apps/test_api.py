@@ -57,13 +57,15 @@ def test_developer_and_reviewer_journey(client: TestClient, session: Session, aw
     patched = client.patch(f"/api/v1/apps/{app_id}", json={"description": "找车位"}, headers=dev)
     assert patched.json()["description"] == "找车位"
     assert client.patch(f"/api/v1/apps/{app_id}", json={"homepage_url": "x"}, headers=dev).status_code == 422
-    icon = client.put(f"/api/v1/apps/{app_id}/icon", files={"icon": ("i.svg", b"<svg/>", "image/svg+xml")}, headers=dev)
+    icon = client.put(
+        f"/api/v1/apps/{app_id}/icon", content=b"<svg/>", headers={**dev, "Content-Type": "image/svg+xml"}
+    )
     assert icon.status_code == 422
     assert set(_fields(icon)) == {"icon"}
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 10
-    assert client.put(f"/api/v1/apps/{app_id}/icon", files={"icon": ("i.png", png, "image/png")}, headers=dev).json()[
-        "has_icon"
-    ]
+    uploaded = client.put(f"/api/v1/apps/{app_id}/icon", content=png, headers={**dev, "Content-Type": "image/png"})
+    assert uploaded.json()["has_icon"]
+    assert client.put(f"/api/v1/apps/{app_id}/icon", content=png, headers=bearer(aw.dev2.account_id)).status_code == 404  # type: ignore[arg-type]
     assert client.get(f"/api/v1/apps/{app_id}/icon", headers=dev).content == png
     assert client.post(f"/api/v1/apps/{app_id}/submit", headers=dev).json()["status"] == "submitted"
     assert client.post(f"/api/v1/apps/{app_id}/submit", headers=dev).status_code == 409

@@ -229,6 +229,8 @@ def test_a_dead_endpoint_is_isolated_from_the_others(
     assert [r.status for r in _rows(session, good)] == [DeliveryStatus.DELIVERED] * 3
     assert [r.attempts for r in _rows(session, dead)] == [1, 0, 0]
     assert _rows(session, slow)[0].last_error == "ReadTimeout"
+    webhooks.delete_webhook(session, aw.dev, app.id, slow.id)
+    session.commit()
     for n in range(delivery.PAUSE_AFTER - 1):
         moment = utcnow() + timedelta(hours=1 + n)
         delivery.deliver_due(session_factory, timeout=0.5, now=moment)

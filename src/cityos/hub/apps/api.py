@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 
-from cityos.core.errors import FieldError, Invalid
 from cityos.core.http import DbSession
 from cityos.core.i18n import translate
 from cityos.hub.apps import service, webhooks
@@ -145,13 +144,15 @@ def update_app(app_id: int, body: AppUpdate, session: DbSession, actor: CurrentA
 
 
 @router.put("/{app_id}/icon", response_model=AppRead)
-async def upload_icon(
-    app_id: int, session: DbSession, actor: CurrentActor, icon: Annotated[UploadFile, File()]
-) -> AppRead:
-    """The icon as a multipart file ``icon`` (PNG, JPEG or GIF, at most 64 KB)."""
-    content = await icon.read(service.ICON_MAX_BYTES + 1)
-    if not content:
-        raise Invalid(details=[FieldError("icon", service.MSG_APP_ICON_TYPE)])
+async def upload_icon(app_id: int, request: Request, session: DbSession, actor: CurrentActor) -> AppRead:
+    """The icon as the request body (``Content-Type: image/png``, ``image/jpeg`` or ``image/gif``,
+    at most 64 KB); the type is read from the bytes."""
+    service.get_own(session, actor, app_id)  # 404 before reading someone else's upload
+    content = b""
+    async for chunk in request.stream():
+        content += chunk
+        if len(content) > service.ICON_MAX_BYTES:
+            break
     return app_read(service.set_icon(session, actor, app_id, content))
 
 
