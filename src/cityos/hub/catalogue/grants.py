@@ -257,9 +257,9 @@ def state_due(session: Session, rows: list[DataRequest]) -> dict[int, datetime |
     if not ids:
         return {}
     due = dict(
-        session.execute(select(ProcessInstance.id, ProcessInstance.state_due_at).where(ProcessInstance.id.in_(ids)))
-        .tuples()
-        .all()
+        session.execute(
+            select(ProcessInstance.id, ProcessInstance.state_due_at).where(ProcessInstance.id.in_(ids))
+        ).all()
     )
     return {r.id: due.get(r.process_instance_id) for r in rows if r.process_instance_id}
 
@@ -480,7 +480,7 @@ def expire_grants(session: Session, *, now: datetime | None = None, limit: int =
             .where(DataGrant.status == GrantStatus.ACTIVE, DataGrant.valid_until <= now)
             .order_by(DataGrant.valid_until)
             .limit(limit)
-        ).tuples()
+        )
     )
     for grant, dataset in rows:
         grant.status = GrantStatus.EXPIRED

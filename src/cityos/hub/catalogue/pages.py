@@ -30,19 +30,19 @@ from cityos.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-CLASS_TITLES = {"open": N_("Open"), "shared": N_("Shared on request"), "restricted": N_("Restricted")}
+CLASS_TITLES = {"open": N_("Open to all"), "shared": N_("Shared on request"), "restricted": N_("Restricted")}
 KIND_TITLES = {"entity_type": N_("NGSI-LD entities"), "table": N_("Platform source"), "file": N_("Uploaded file")}
 STATUS_TITLES = {
     "pending": N_("Waiting for approval"),
     "second": N_("Waiting for the second approval"),
     "granted": N_("Granted"),
-    "refused": N_("Refused"),
+    "refused": N_("Not approved"),
     "cancelled": N_("Withdrawn by the requester"),
-    "active": N_("Active"),
+    "active": N_("In force"),
     "expired": N_("Expired"),
-    "revoked": N_("Revoked"),
-    "published": N_("Published"),
-    "withdrawn": N_("Withdrawn"),
+    "revoked": N_("Revoked by the owner"),
+    "published": N_("In the catalogue"),
+    "withdrawn": N_("Taken down"),
 }
 SENSITIVITY_TITLES = {"none": N_("Not personal"), "personal": N_("Personal"), "sensitive": N_("Sensitive")}
 NOTICES = {

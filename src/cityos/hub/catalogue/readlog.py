@@ -66,7 +66,7 @@ def take_write_lock(session: Session) -> None:
     transaction is ended (nothing is lost: it wrote nothing) and a ``BEGIN IMMEDIATE`` one
     started, which waits for the write lock instead. PostgreSQL needs nothing: the head row's
     lock orders the appends."""
-    if session.get_bind().dialect.name != "sqlite" or not only_read(session):
+    if session.get_bind().dialect.name != "sqlite" or session.in_nested_transaction() or not only_read(session):
         return
     if session.in_transaction():
         session.rollback()

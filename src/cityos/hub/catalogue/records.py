@@ -192,7 +192,7 @@ def usage(session: Session, actor: Actor, code: str, *, now: datetime | None = N
         select(ReadLogEntry.at, ReadLogEntry.row_count, ReadLogEntry.department_id).where(
             ReadLogEntry.dataset_id == dataset.id, ReadLogEntry.at >= since
         )
-    ).tuples()
+    )
     per_day: dict[str, list[int]] = {(first + timedelta(days=i)).isoformat(): [0, 0] for i in range(USAGE_DAYS)}
     departments: set[int] = set()
     reads = total_rows = 0
@@ -220,5 +220,5 @@ def top_datasets(session: Session, *, now: datetime | None = None, limit: int = 
             .group_by(ReadLogEntry.dataset_code)
             .order_by(reads.desc(), ReadLogEntry.dataset_code)
             .limit(limit)
-        ).tuples()
+        )
     ]

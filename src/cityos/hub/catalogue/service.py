@@ -374,4 +374,4 @@ def withdraw_dataset(session: Session, actor: Actor, code: str) -> Dataset:
 def department_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(ids))).tuples().all())
+    return dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all())
