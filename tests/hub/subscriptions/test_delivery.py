@@ -278,3 +278,61 @@ def test_mqtt_notification_through_the_broker(committed: Factory, tenant: str, d
     assert message["body"]["subscriptionId"] == sid
     assert message["body"]["data"][0]["temperature"]["value"] == 3
     until(lambda: sub_row(committed, sid, tenant).times_sent == 1)
+
+
+def test_rows_claimed_by_a_deliverer_that_died_are_sent_after_the_lease(
+    committed: Factory, tenant: str, receiver: Receiver
+) -> None:
+    sid = subscribe(committed, tenant, receiver.url)
+    write(committed, tenant, "urn:ngsi-ld:Sensor:1", t=1)
+    dead = Deliverer(committed, Settings(lease=0.5, periodic=False))
+    assert len(dead._claim([])) == 1  # claimed, never sent: the process "died"
+    claimed_at = time.monotonic()
+    d = Deliverer(committed, Settings(poll=0.05, periodic=False))
+    d.start()
+    try:
+        got = receiver.wait(1, timeout=5)
+    finally:
+        d.stop()
+    assert len(got) == 1
+    assert got[0].at - claimed_at >= 0.45  # not before the lease ran out
+    assert got[0].body["subscriptionId"] == sid
+
+
+def test_a_full_endpoint_is_not_claimed_for(committed: Factory, tenant: str, black_hole: str) -> None:
+    hole = subscribe(committed, tenant, black_hole)
+    for n in range(12):
+        write(committed, tenant, f"urn:ngsi-ld:Sensor:{n}", t=n)
+    d = Deliverer(committed, Settings(poll=0.05, timeout=5, concurrency=2, queue_limit=5, periodic=False))
+    d.start()
+    try:
+        until(lambda: d.endpoints.get(black_hole) is not None and d.endpoints[black_hole].load == 5)
+        time.sleep(0.3)  # several more rounds
+        worker = d.endpoints[black_hole]
+        assert worker.load == 5  # 2 sending, 3 waiting: no more taken
+        assert worker.busy == 2
+        now = service.utcnow()
+        leased = [n for n in notes(committed, hole, tenant) if n.next_attempt_at > now]
+        assert len(leased) == 5  # the other 7 are still free for any deliverer to take
+    finally:
+        d.stop()
+
+
+def test_the_server_starts_and_stops_the_deliverer(
+    committed: Factory, tenant: str, receiver: Receiver, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from cityos.core.bus import Bus
+    from cityos.core.runtime import Runtime
+    from cityos.hub.subscriptions import tasks
+
+    bus = Bus(committed)
+    runtime = Runtime(settings=settings, engine=committed.kw["bind"], session_factory=committed, bus=bus)
+    stop = tasks.start(runtime)
+    assert stop is not None
+    try:
+        subscribe(committed, tenant, receiver.url)
+        write(committed, tenant, "urn:ngsi-ld:Sensor:1", t=1)
+        assert len(receiver.wait(1)) == 1
+    finally:
+        stop()
+        bus.close()

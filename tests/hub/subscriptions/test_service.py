@@ -287,3 +287,14 @@ def test_periodic_subscriptions(session: Session, tenant: str, monkeypatch: pyte
     # a periodic subscription is not notified by changes
     service.on_changes(session, [change(tenant, stored[1])])
     assert len(queued(session, tenant)) == 2
+
+
+def test_show_changes_carries_the_previous_value(session: Session, tenant: str) -> None:
+    make(session, tenant, notification={"showChanges": True, "endpoint": {"uri": URI}})
+    session.flush()
+    before = entity("urn:ngsi-ld:Sensor:1", temperature=20)
+    after = entity("urn:ngsi-ld:Sensor:1", temperature=25)
+    service.on_changes(session, [change(tenant, after, attrs=["temperature"], previous=before)])
+    data = queued(session, tenant)[0].payload["data"][0]
+    assert data["temperature"]["value"] == 25
+    assert data["temperature"]["previousValue"] == 20

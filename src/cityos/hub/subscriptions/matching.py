@@ -62,6 +62,7 @@ class Compiled:
     fmt: str
     attributes: tuple[str, ...] | None
     sys_attrs: bool
+    show_changes: bool
     compact: Callable[[str], str]
     context: Any = None
     spec: dict[str, Any] = field(default_factory=dict)
@@ -148,6 +149,7 @@ def compile_row(row: HubSubscription, terms: Callable[[Any], Any]) -> Compiled:
         fmt=note.get("format", "normalized"),
         attributes=tuple(note["attributes"]) if note.get("attributes") else None,
         sys_attrs=bool(note.get("sysAttrs", False)),
+        show_changes=bool(note.get("showChanges", False)),
         compact=context.compact,
         context=context,
         spec=spec,

@@ -241,6 +241,27 @@ def _deleted_view(change: EntityChange) -> dict[str, Any]:
     return {"id": change.entity_id, "type": change.entity_type, "deletedAt": spec.iso(change.at)}
 
 
+def _with_previous(change: EntityChange) -> dict[str, Any]:
+    """The entity with ``previousValue`` (``previousObject``, ``previousLanguageMap``) on each
+    changed attribute that had a single instance before (``showChanges``)."""
+    assert change.entity is not None
+    assert change.previous is not None
+    out = dict(change.entity)
+    for name in change.attrs:
+        now, before = out.get(name), change.previous.get(name)
+        if not isinstance(now, dict) or not isinstance(before, dict):
+            continue
+        for key, previous in (
+            ("value", "previousValue"),
+            ("object", "previousObject"),
+            ("languageMap", "previousLanguageMap"),
+        ):
+            if key in before:
+                out[name] = {**now, previous: before[key]}
+                break
+    return out
+
+
 def _throttled(session: Session, sub: matching.Compiled, now: datetime) -> bool:
     """True when the subscription was notified less than ``throttling`` seconds ago; otherwise
     takes the slot (the row is updated in the writer's transaction)."""
@@ -271,7 +292,12 @@ def on_changes(session: Session, changes: Sequence[EntityChange]) -> None:
         now = now or utcnow()
         for sub in subs:
             if sub.concerns(change, now):
-                entity = change.entity if change.entity is not None else _deleted_view(change)
+                if change.entity is None:
+                    entity = _deleted_view(change)
+                elif sub.show_changes and change.previous:
+                    entity = _with_previous(change)
+                else:
+                    entity = change.entity
                 per_sub.setdefault(sub.pk, (sub, []))[1].append(entity)
     if not per_sub or now is None:
         return
