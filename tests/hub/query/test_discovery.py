@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from cityos.hub.ngsi import query_views as views
+from cityos.hub.ngsi import service
 from tests.factories import bearer
 
 SDM = "https://smartdatamodels.org/"
@@ -125,3 +128,30 @@ def test_bad_details_parameter_is_400(client: TestClient, officer: int, hub_enti
     r = get(client, officer, "/ngsi-ld/v1/types?details=maybe")
     assert r.status_code == 400
     assert r.json()["type"].startswith("https://uri.etsi.org/ngsi-ld/errors/")
+
+
+def test_statistics_in_sql_agree_with_the_scan(session: Session, hub_entities: str) -> None:
+    # a multi-instance attribute counts every instance
+    service.upsert_attributes(
+        session,
+        tenant=hub_entities,
+        entity_id="urn:ngsi-ld:Kiosk:2",
+        entity_type="Kiosk",
+        attrs={"visitors": {"type": "Property", "value": 3, "datasetId": "urn:ngsi-ld:Dataset:a"}},
+    )
+    service.upsert_attributes(
+        session,
+        tenant=hub_entities,
+        entity_id="urn:ngsi-ld:Kiosk:2",
+        entity_type="Kiosk",
+        attrs={"visitors": {"type": "Property", "value": 4, "datasetId": "urn:ngsi-ld:Dataset:b"}},
+    )
+    session.flush()
+    fast = views.attribute_stats(session, hub_entities)
+    slow = views.attribute_stats_scan(session, hub_entities)
+    assert {k: (v.count, v.attribute_types, v.type_names) for k, v in fast.items()} == {
+        k: (v.count, v.attribute_types, v.type_names) for k, v in slow.items()
+    }
+    assert fast[V + "visitors"].count == 3
+    only_kiosks = views.attribute_stats(session, hub_entities, entity_type=V + "Kiosk")
+    assert set(only_kiosks) == {V + "visitors"}

@@ -41,6 +41,7 @@ def test_home_lists_types_with_counts_and_entities(
         "urn:ngsi-ld:WasteContainer:q2",
         "urn:ngsi-ld:WasteContainer:q3",
     ]
+    assert 'data-testid="map-partial"' in html  # three of the six have a location
     assert "/static/vendor/maplibre/maplibre-gl.js" in html
     assert "/static/vendor/echarts/echarts.min.js" in html
 
@@ -121,6 +122,26 @@ def test_paging(client: TestClient, session: Session, officer: int) -> None:
     assert "35 entities found." in r.text
     assert "urn:ngsi-ld:Counter:030" in r.text
     assert "urn:ngsi-ld:Counter:029" not in r.text
+
+
+def test_map_shows_every_match_not_only_the_page(client: TestClient, session: Session, officer: int) -> None:
+    for n in range(30):
+        service.upsert_attributes(
+            session,
+            tenant="qmap",
+            entity_id=f"urn:ngsi-ld:Lamp:{n:03d}",
+            entity_type="Lamp",
+            attrs={
+                "n": {"type": "Property", "value": n},
+                "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [104 + n / 1000, 30.5]}},
+            },
+        )
+    sign_in(client, session, officer)
+    data = page_data(client.get("/hub?tenant=qmap").text)
+    assert len(data["features"]["features"]) == 30
+    data = page_data(client.get("/hub", params={"tenant": "qmap", "q": "n<25"}).text)
+    assert len(data["features"]["features"]) == 25
+    assert data["features"]["features"][0]["properties"] == {"id": "urn:ngsi-ld:Lamp:000", "type": "Lamp"}
 
 
 def test_entity_detail(client: TestClient, session: Session, officer: int, hub_entities: str) -> None:

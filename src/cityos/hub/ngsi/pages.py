@@ -137,6 +137,7 @@ def hub_home(
     predicate, geo, filter_errors = _filters(ctx, q, georel, geometry, coordinates)
     errors.update(filter_errors)
     page_rows: list[dict[str, Any]] = []
+    points: list[views.Point] = []
     total = 0
     truncated = False
     if not errors:
@@ -148,28 +149,26 @@ def hub_home(
             geo=geo,
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
+            max_points=MAX_POINTS,
         )
-        total, truncated = found.total, found.truncated
+        total, truncated, points = found.total, found.truncated, found.points
         for row in found.rows:
-            point = (row.lon, row.lat) if row.lon is not None and row.lat is not None else _location_point(row.data)
             page_rows.append(
                 {
                     "id": row.entity_id,
                     "type": ctx.compact(row.type),
                     "attributes": len([k for k in row.data if k not in views.NOT_ATTRIBUTES]),
                     "modified": _when(row.modified_at),
-                    "point": point,
                 }
             )
     features = [
         {
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": list(r["point"])},
-            "properties": {"id": r["id"], "type": r["type"]},
+            "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
+            "properties": {"id": p.entity_id, "type": ctx.compact(p.type)},
         }
-        for r in page_rows
-        if r["point"] is not None
-    ][:MAX_POINTS]
+        for p in points
+    ]
     pages = max(1, -(-total // PAGE_SIZE))
     params = {"tenant": name, "type": type, "q": q, "georel": georel, "geometry": geometry, "coordinates": coordinates}
     status = 400 if errors else 200

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from cityos.hub.ngsi.geo import LOCATION_IRI, GeoQuery
@@ -73,8 +73,47 @@ def _instances(value: Any) -> list[dict[str, Any]]:
     return [value] if isinstance(value, dict) else []
 
 
+# PostgreSQL aggregates the JSON members itself (2.5-4x faster than decoding the rows in Python,
+# measured on 20,000 entities); SQLite's json_each/json_extract re-parse each value and were
+# slower than the Python scan, so SQLite scans.
+_STATS_SQL = {
+    "postgresql": """
+        SELECT e.type AS type, j.key AS name,
+               SUM(CASE WHEN jsonb_typeof(j.value) = 'array' THEN jsonb_array_length(j.value) ELSE 1 END) AS n,
+               COALESCE(j.value ->> 'type', j.value -> 0 ->> 'type') AS kind
+        FROM hub_ngsi_entity AS e CROSS JOIN LATERAL jsonb_each(e.data) AS j
+        WHERE e.tenant = :tenant {type_filter}
+        GROUP BY e.type, j.key, kind
+    """,
+}
+
+
 def attribute_stats(session: Session, tenant: str, *, entity_type: str | None = None) -> dict[str, AttributeStat]:
-    """Every attribute name of the tenant's entities (of one type if given) with its statistics."""
+    """Every attribute name of the tenant's entities (of one type if given) with its statistics
+    (on PostgreSQL one aggregate over jsonb_each; elsewhere a scan of the rows)."""
+    sql = _STATS_SQL.get(session.get_bind().dialect.name)
+    if sql is None:
+        return attribute_stats_scan(session, tenant, entity_type=entity_type)
+    params: dict[str, Any] = {"tenant": tenant}
+    type_filter = ""
+    if entity_type is not None:
+        type_filter = "AND e.type = :entity_type"
+        params["entity_type"] = entity_type
+    stats: dict[str, AttributeStat] = {}
+    for kind_of_entity, name, count, kind in session.execute(text(sql.format(type_filter=type_filter)), params):
+        if name in NOT_ATTRIBUTES:
+            continue
+        stat = stats.get(name)
+        if stat is None:
+            stat = stats[name] = AttributeStat(iri=str(name))
+        stat.type_names.add(str(kind_of_entity))
+        stat.count += int(count or 0)
+        stat.attribute_types.add(str(kind or "Property"))
+    return stats
+
+
+def attribute_stats_scan(session: Session, tenant: str, *, entity_type: str | None = None) -> dict[str, AttributeStat]:
+    """The same statistics computed in Python over the rows (other databases, and the check)."""
     stats: dict[str, AttributeStat] = {}
     for kind, data in _scan(session, tenant, entity_type):
         for name, value in data.items():
@@ -93,9 +132,11 @@ def attribute_stats(session: Session, tenant: str, *, entity_type: str | None = 
 def attributes_by_type(session: Session, tenant: str) -> dict[str, set[str]]:
     """Expanded type → the expanded attribute names its entities carry."""
     found: dict[str, set[str]] = {}
-    for kind, data in _scan(session, tenant, None):
-        names = found.setdefault(kind, set())
-        names.update(name for name in data if name not in NOT_ATTRIBUTES)
+    for stat in attribute_stats(session, tenant).values():
+        for kind in stat.type_names:
+            found.setdefault(kind, set()).add(stat.iri)
+    for kind, _ in type_counts(session, tenant):
+        found.setdefault(kind, set())
     return found
 
 
@@ -110,10 +151,19 @@ class EntityRow:
 
 
 @dataclass(frozen=True)
+class Point:
+    entity_id: str
+    type: str
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
 class Page:
     rows: list[EntityRow]
     total: int
     truncated: bool  # the scan stopped at MAX_SCAN rows
+    points: list[Point] = field(default_factory=list)  # matching entities with a location, up to max_points
 
 
 def browse(
@@ -125,8 +175,10 @@ def browse(
     geo: GeoQuery | None = None,
     limit: int = 20,
     offset: int = 0,
+    max_points: int = 0,
 ) -> Page:
-    """One page of a tenant's entities, optionally of one type and matching a q / geo-query."""
+    """One page of a tenant's entities, optionally of one type and matching a q / geo-query, and
+    (``max_points`` > 0) the locations of up to that many of all the matching entities."""
     base = select(NgsiEntity).where(NgsiEntity.tenant == tenant)
     if entity_type is not None:
         base = base.where(NgsiEntity.type == entity_type)
@@ -141,8 +193,18 @@ def browse(
     if predicate is None and geo is None:
         total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
         found = session.scalars(base.order_by(NgsiEntity.entity_id).limit(limit).offset(offset)).all()
-        return Page([_row(e) for e in found], total, truncated=False)
+        points: list[Point] = []
+        if max_points > 0:
+            located = base.where(NgsiEntity.lon.is_not(None), NgsiEntity.lat.is_not(None))
+            located_rows = session.execute(
+                located.with_only_columns(NgsiEntity.entity_id, NgsiEntity.type, NgsiEntity.lon, NgsiEntity.lat)
+                .order_by(NgsiEntity.entity_id)
+                .limit(max_points)
+            ).all()
+            points = [Point(str(i), str(t), float(x or 0), float(y or 0)) for i, t, x, y in located_rows]
+        return Page([_row(e) for e in found], total, truncated=False, points=points)
     rows: list[EntityRow] = []
+    matched_points: list[Point] = []
     total = 0
     scanned = 0
     truncated = False
@@ -159,8 +221,10 @@ def browse(
             continue
         if offset <= total < offset + limit:
             rows.append(_row(entity))
+        if len(matched_points) < max_points and entity.lon is not None and entity.lat is not None:
+            matched_points.append(Point(entity.entity_id, entity.type, float(entity.lon), float(entity.lat)))
         total += 1
-    return Page(rows, total, truncated)
+    return Page(rows, total, truncated, matched_points)
 
 
 def _row(entity: NgsiEntity) -> EntityRow:
