@@ -52,6 +52,10 @@ def test_append_is_bulk_and_keeps_every_type(session: Session) -> None:
     assert append_observations(session, []) == 0
     count = session.scalar(select(func.count()).where(SensorObservation.entity_id == "urn:ngsi-ld:WasteContainer:1"))
     assert count == 12000
+    no_json = select(func.count()).where(
+        SensorObservation.entity_id == "urn:ngsi-ld:WasteContainer:1", SensorObservation.value_json.is_(None)
+    )
+    assert session.scalar(no_json) == 12000  # SQL NULL, not JSON null
     two = rows_of(session, "urn:ngsi-ld:WasteContainer:2")
     by_attr = {(r.attr, r.observed_at): r for r in two}
     status = by_attr[(STATUS, AT)]
@@ -67,6 +71,24 @@ def test_append_is_bulk_and_keeps_every_type(session: Session) -> None:
     assert three.observed_at.tzinfo is not None
     assert all(r.instance_id.startswith(INSTANCE_PREFIX) for r in two)
     assert len({r.instance_id for r in two}) == 4
+
+
+@pytest.mark.parametrize("driver", [True, False], ids=["driver", "core"])
+def test_both_write_paths_read_back_alike(session: Session, monkeypatch: pytest.MonkeyPatch, driver: bool) -> None:
+    from cityos.hub.temporal import service
+
+    if not driver:
+        monkeypatch.setattr(service, "DRIVER_DIALECTS", ())
+    at = datetime(2026, 11, 30, 8, 0, 0, 123456, tzinfo=UTC)
+    eid = f"urn:ngsi-ld:WasteContainer:{'d' if driver else 'c'}"
+    values: list[object] = [0.25, "half", {"a": [1, "二"]}, False, None]
+    rows = [ObservationRow("default", eid, T, FILL, at + timedelta(seconds=i), v) for i, v in enumerate(values)]
+    assert append_observations(session, rows) == 5
+    got = rows_of(session, eid)
+    assert [join_value(r.value_num, r.value_text, r.value_json) for r in got] == values
+    assert [r.observed_at for r in got] == [at + timedelta(seconds=i) for i in range(5)]
+    later = select(func.count()).where(SensorObservation.entity_id == eid, SensorObservation.observed_at > at)
+    assert session.scalar(later) == 4  # stored times compare with bound times
 
 
 def test_append_refuses_naive_times(session: Session) -> None:

@@ -15,12 +15,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cityos.core.db import Base, JSONType, UTCDateTime, utcnow
+from cityos.core.db import Base, UTCDateTime, utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
+# JSON on SQLite, JSONB on PostgreSQL (as core.db.JSONType), but None is SQL NULL, not JSON null:
+# most rows carry a number or text and no JSON value.
+NullableJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class SensorObservation(Base):
@@ -37,7 +41,7 @@ class SensorObservation(Base):
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     value_num: Mapped[float | None] = mapped_column(Float, nullable=True)
     value_text: Mapped[str | None] = mapped_column(Text, nullable=True)
-    value_json: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    value_json: Mapped[Any] = mapped_column(NullableJSON, nullable=True)
     unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
     dataset_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
     source: Mapped[str] = mapped_column(String(64), default="ngsi")  # "ngsi" | "device" | device code

@@ -9,7 +9,9 @@ Contract for the other hub parts (see the hub brief)::
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ VALUE_KEYS = {
     "VocabProperty": "vocab",
 }
 _CHUNK = 5000
+DRIVER_DIALECTS = ("sqlite", "postgresql")  # driver-level executemany; a Core insert elsewhere
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,93 @@ def _params(row: ObservationRow, now: datetime) -> dict[str, Any]:
     }
 
 
+_COLUMNS = (
+    "tenant",
+    "entity_id",
+    "entity_type",
+    "attr",
+    "kind",
+    "observed_at",
+    "value_num",
+    "value_text",
+    "value_json",
+    "unit",
+    "dataset_id",
+    "source",
+    "instance_id",
+    "created_at",
+)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME storage format (naive UTC), what ``UTCDateTime`` writes."""
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d} {m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}"
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _driver_statement(dialect: str) -> str:
+    mark = "?" if dialect == "sqlite" else "%s"
+    marks = [f"{mark}::jsonb" if c == "value_json" and dialect == "postgresql" else mark for c in _COLUMNS]
+    return f"INSERT INTO sensor_observation ({', '.join(_COLUMNS)}) VALUES ({', '.join(marks)})"
+
+
+def instance_ids(n: int) -> list[str]:
+    """``n`` new instance ids (random UUIDs, version 4), from one read of the system's randomness."""
+    raw = os.urandom(16 * n).hex()
+    out = []
+    for i in range(0, 32 * n, 32):
+        h = raw[i : i + 32]
+        variant = "89ab"[int(h[16], 16) & 3]
+        out.append(f"{INSTANCE_PREFIX}{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
+    return out
+
+
+def _driver_params(row: ObservationRow, now: Any, sqlite: bool, instance_id: str) -> tuple[Any, ...]:
+    if row.observed_at.tzinfo is None:
+        raise ValueError("observed_at must be timezone-aware")
+    num, text, js = split_value(row.value)
+    return (
+        row.tenant,
+        row.entity_id,
+        row.entity_type,
+        row.attr,
+        row.kind or guess_kind(row.value),
+        _sqlite_time(row.observed_at) if sqlite else row.observed_at,
+        num,
+        text,
+        _json_text(js),
+        row.unit,
+        row.dataset_id,
+        row.source,
+        row.instance_id or instance_id,
+        now,
+    )
+
+
 def append_observations(session: Session, rows: Sequence[ObservationRow]) -> int:
-    """Appends the rows in bulk (one executemany per 5,000 rows); returns how many were stored."""
+    """Appends the rows in bulk (one driver-level executemany per 5,000 rows on SQLite and
+    PostgreSQL, a Core insert elsewhere); returns how many were stored."""
     if not rows:
         return 0
     now = utcnow()
-    table = cast(Table, SensorObservation.__table__)
+    connection = session.connection()
+    dialect = connection.dialect.name
     stored = 0
+    if dialect in DRIVER_DIALECTS:
+        sqlite = dialect == "sqlite"
+        statement = _driver_statement(dialect)
+        stamp: Any = _sqlite_time(now) if sqlite else now
+        for start in range(0, len(rows), _CHUNK):
+            part = rows[start : start + _CHUNK]
+            params = [_driver_params(r, stamp, sqlite, i) for r, i in zip(part, instance_ids(len(part)), strict=True)]
+            connection.exec_driver_sql(statement, params)
+            stored += len(params)
+        return stored
+    table = cast(Table, SensorObservation.__table__)
     for start in range(0, len(rows), _CHUNK):
         chunk = [_params(row, now) for row in rows[start : start + _CHUNK]]
         session.execute(insert(table), chunk)
