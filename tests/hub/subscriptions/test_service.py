@@ -298,3 +298,15 @@ def test_show_changes_carries_the_previous_value(session: Session, tenant: str) 
     data = queued(session, tenant)[0].payload["data"][0]
     assert data["temperature"]["value"] == 25
     assert data["temperature"]["previousValue"] == 20
+
+
+def test_lang_picks_one_language(session: Session, tenant: str) -> None:
+    make(session, tenant, lang="zh")
+    make(session, tenant, lang="fr", notification={"format": "keyValues", "endpoint": {"uri": URI}})
+    session.flush()
+    data = entity("urn:ngsi-ld:Sensor:1")
+    data[iri("name")] = {"type": "LanguageProperty", "languageMap": {"en": "Bin", "zh": "垃圾桶"}}
+    service.on_changes(session, [change(tenant, data)])
+    zh, fallback = (n.payload["data"][0]["name"] for n in queued(session, tenant))
+    assert zh == {"type": "Property", "value": "垃圾桶", "lang": "zh"}
+    assert fallback == "Bin"  # no French: the first language there is

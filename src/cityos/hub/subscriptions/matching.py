@@ -63,6 +63,7 @@ class Compiled:
     attributes: tuple[str, ...] | None
     sys_attrs: bool
     show_changes: bool
+    lang: str | None
     compact: Callable[[str], str]
     context: Any = None
     spec: dict[str, Any] = field(default_factory=dict)
@@ -150,6 +151,7 @@ def compile_row(row: HubSubscription, terms: Callable[[Any], Any]) -> Compiled:
         attributes=tuple(note["attributes"]) if note.get("attributes") else None,
         sys_attrs=bool(note.get("sysAttrs", False)),
         show_changes=bool(note.get("showChanges", False)),
+        lang=spec.get("lang"),
         compact=context.compact,
         context=context,
         spec=spec,

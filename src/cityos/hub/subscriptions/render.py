@@ -32,7 +32,24 @@ CORE_KEYS = {
 VALUE_KEYS = ("value", "object", "languageMap", "valueList", "objectList", "json", "vocab")
 
 
-def _attribute(attr: dict[str, Any], compact: Callable[[str], str], fmt: str, sys_attrs: bool) -> Any:
+def _pick_language(attr: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A LanguageProperty as the Property of one language (``lang``: a tag, a list ``zh,en`` or
+    ``*``); the first language the map has when none of the asked ones is there."""
+    languages = attr.get("languageMap")
+    if not isinstance(languages, dict) or not languages or lang == "*":
+        return attr
+    chosen = next((t for t in (x.strip() for x in lang.split(",")) if t in languages), None)
+    chosen = chosen or ("@none" if "@none" in languages else next(iter(languages)))
+    out = {k: v for k, v in attr.items() if k != "languageMap"}
+    out.update(type="Property", value=languages[chosen], lang=chosen)
+    return out
+
+
+def _attribute(
+    attr: dict[str, Any], compact: Callable[[str], str], fmt: str, sys_attrs: bool, lang: str | None = None
+) -> Any:
+    if lang and attr.get("type") == "LanguageProperty":
+        attr = _pick_language(attr, lang)
     if fmt == "keyValues":
         for key in VALUE_KEYS:
             if key in attr:
@@ -65,8 +82,10 @@ def entity(
     fmt: str = "normalized",
     attributes: Collection[str] | None = None,
     sys_attrs: bool = False,
+    lang: str | None = None,
 ) -> dict[str, Any]:
-    """``data``: canonical entity; ``attributes``: expanded names to keep (None = all)."""
+    """``data``: canonical entity; ``attributes``: expanded names to keep (None = all);
+    ``lang``: LanguageProperties are given in that language."""
     out: dict[str, Any] = {"id": data["id"], "type": compact(data["type"]) if "type" in data else None}
     if out["type"] is None:
         out.pop("type")
@@ -81,7 +100,7 @@ def entity(
         if keep is not None and key not in keep:
             continue
         if isinstance(value, list):
-            out[compact(key)] = [_attribute(v, compact, fmt, sys_attrs) for v in value if isinstance(v, dict)]
+            out[compact(key)] = [_attribute(v, compact, fmt, sys_attrs, lang) for v in value if isinstance(v, dict)]
         elif isinstance(value, dict):
-            out[compact(key)] = _attribute(value, compact, fmt, sys_attrs)
+            out[compact(key)] = _attribute(value, compact, fmt, sys_attrs, lang)
     return out

@@ -226,7 +226,8 @@ def notification_body(
     if isinstance(sub, HubSubscription):
         sub = matching.compile_row(sub, contexts.terms)
     data = [
-        render.entity(e, sub.compact, fmt=sub.fmt, attributes=sub.attributes, sys_attrs=sub.sys_attrs) for e in entities
+        render.entity(e, sub.compact, fmt=sub.fmt, attributes=sub.attributes, sys_attrs=sub.sys_attrs, lang=sub.lang)
+        for e in entities
     ]
     return {
         "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
