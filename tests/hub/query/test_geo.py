@@ -60,6 +60,7 @@ def test_near_max_and_min_distance_in_metres() -> None:
     assert far.matches(at(east_1100m))
     assert not far.matches(at(east_900m))
     assert far.bbox is None
+    assert geo("near;maxDistance:1000", "Point", centre).matches(at(east_900m))  # NGSIv2 spelling
     ring = geo("near;minDistance==500;maxDistance==1000", "Point", centre)
     assert ring.matches(at(east_900m))
     assert not ring.matches(at(point(104.0, 30.0)))

@@ -181,3 +181,28 @@ def test_script_is_served(client: TestClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/javascript")
     assert "temporalValues" in r.text or "values" in r.text
+
+
+def test_the_history_url_of_the_entity_page_answers(
+    client: TestClient, session: Session, officer: int, hub_entities: str
+) -> None:
+    sign_in(client, session, officer)  # the page's script sends the session cookie, as here
+    service.upsert_attributes(
+        session,
+        tenant=hub_entities,
+        entity_id="urn:ngsi-ld:WasteContainer:q2",
+        entity_type="WasteContainer",
+        attrs={"fillingLevel": {"type": "Property", "value": 0.92}},
+    )
+    session.flush()
+    data = page_data(client.get("/hub/entities/urn:ngsi-ld:WasteContainer:q2?tenant=qtest").text)
+    r = client.get(
+        data["temporal"],
+        headers={"NGSILD-Tenant": data["tenant"], "Link": data["link"], "Accept": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    history = body.get("fillingLevel")
+    assert history is not None, body
+    values = history["values"] if isinstance(history, dict) else [[i["value"], i.get("observedAt")] for i in history]
+    assert 0.92 in [v[0] for v in values]

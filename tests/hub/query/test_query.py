@@ -139,6 +139,8 @@ def test_relationship_language_list_and_multi_instance() -> None:
     assert m("owner==urn:ngsi-ld:Person:1")
     assert not m('owner=="urn:ngsi-ld:Person:2"')
     assert m('name=="Bin"')
+    assert m('name[zh]=="垃圾桶"')
+    assert not m('name[en]=="垃圾桶"')
     assert m('tags=="blue"')
     assert not m('tags=="green"')
     assert m("reading>20")  # one instance of two

@@ -233,6 +233,8 @@ def _parse_georel(text: str) -> tuple[str, float | None, float | None]:
     min_d: float | None = None
     for part in parts[1:]:
         name, sep, raw = part.partition("==")
+        if not sep:  # the NGSIv2 spelling, maxDistance:500
+            name, sep, raw = part.partition(":")
         name = name.strip()
         if not sep or name not in ("maxDistance", "minDistance"):
             raise _fail("georel", MSG_NEAR)

@@ -237,7 +237,14 @@ def _targets(path: _Path, entity: dict[str, Any]) -> Iterator[Any]:
             is_metadata = False
         if node is _NO:
             continue
-        value = node if is_metadata else (_main_value(node) if isinstance(node, dict) else _NO)
+        if is_metadata:
+            value = node
+        elif not isinstance(node, dict):
+            value = _NO
+        elif path.members and isinstance(node.get("languageMap"), dict):
+            value = node["languageMap"]  # name[zh]: one language of a LanguageProperty
+        else:
+            value = _main_value(node)
         for member in path.members:
             if isinstance(value, dict) and "@value" not in value and member in value:
                 value = value[member]
