@@ -267,15 +267,18 @@ def test_no_subscriptions_costs_no_query(session: Session, tenant: str) -> None:
     assert statements == []
 
 
-def test_periodic_subscriptions(session: Session, tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_periodic_subscriptions(session: Session, tenant: str) -> None:
     from cityos.hub.ngsi import service as store
 
-    stored = [entity("urn:ngsi-ld:Sensor:1", temperature=1), entity("urn:ngsi-ld:Sensor:2", temperature=50)]
-
-    def entities_of_type(session: Session, *, tenant: str, entity_type: str, limit: int, offset: int) -> list[dict]:
-        return [e for e in stored if e["type"] == entity_type][offset : offset + limit]
-
-    monkeypatch.setattr(store, "entities_of_type", entities_of_type, raising=False)
+    for n, value in ((1, 1), (2, 50)):
+        store.upsert_attributes(
+            session,
+            tenant=tenant,
+            entity_id=f"urn:ngsi-ld:Sensor:{n}",
+            entity_type=iri("Sensor"),
+            attrs={iri("temperature"): {"type": "Property", "value": value}},
+        )
+    queued(session, tenant)  # (no change subscriptions: nothing queued by the writes)
     make(session, tenant, timeInterval=60, q="temperature>10")
     session.flush()
     now = datetime.now(UTC)
@@ -284,8 +287,15 @@ def test_periodic_subscriptions(session: Session, tenant: str, monkeypatch: pyte
     assert service.queue_periodic(session, now=now + timedelta(seconds=61)) == 1
     notes = queued(session, tenant)
     assert [[d["id"] for d in n.payload["data"]] for n in notes] == [["urn:ngsi-ld:Sensor:2"]] * 2
+    assert notes[0].payload["data"][0]["temperature"]["value"] == 50
     # a periodic subscription is not notified by changes
-    service.on_changes(session, [change(tenant, stored[1])])
+    store.upsert_attributes(
+        session,
+        tenant=tenant,
+        entity_id="urn:ngsi-ld:Sensor:2",
+        entity_type=iri("Sensor"),
+        attrs={iri("temperature"): {"type": "Property", "value": 60}},
+    )
     assert len(queued(session, tenant)) == 2
 
 
