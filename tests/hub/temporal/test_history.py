@@ -120,3 +120,11 @@ def test_month_periods_follow_the_calendar() -> None:
     month = parse_duration("P1M")
     assert month.add_to(datetime(2026, 1, 31, tzinfo=UTC)) == datetime(2026, 2, 28, tzinfo=UTC)
     assert month.add_to(datetime(2026, 12, 1, tzinfo=UTC)) == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_an_offset_whose_plus_became_a_space_is_read_as_meant() -> None:
+    from datetime import UTC, datetime
+
+    w = parse_window("after", "2026-11-30T08:00:00 08:00", None, None)
+    assert w.time_at == datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+    assert parse_window("after", "2026-11-30", None, None).time_at == datetime(2026, 11, 30, tzinfo=UTC)

@@ -78,9 +78,14 @@ def parse_duration(text: str, field: str = "aggrPeriodDuration") -> Duration:
     return Duration(months, fixed)
 
 
+_SPACED_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+
+
 def parse_datetime(text: str, field: str) -> datetime:
+    """An ISO 8601 date-time; a ``+hh:mm`` offset whose ``+`` an unencoded URL turned into a
+    space is read as meant."""
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(_SPACED_OFFSET.sub(r"\1+\2", text.strip()))
     except (ValueError, AttributeError) as exc:
         raise Invalid(details=[FieldError(field, MSG_DATETIME)]) from exc
     if moment.tzinfo is None:
