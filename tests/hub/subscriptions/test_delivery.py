@@ -285,7 +285,7 @@ def test_rows_claimed_by_a_deliverer_that_died_are_sent_after_the_lease(
 ) -> None:
     sid = subscribe(committed, tenant, receiver.url)
     write(committed, tenant, "urn:ngsi-ld:Sensor:1", t=1)
-    dead = Deliverer(committed, Settings(lease=0.5, periodic=False))
+    dead = Deliverer(committed, Settings(lease=0.5, timeout=0.05, queue_limit=4, periodic=False))
     assert len(dead._claim([])) == 1  # claimed, never sent: the process "died"
     claimed_at = time.monotonic()
     d = Deliverer(committed, Settings(poll=0.05, periodic=False))

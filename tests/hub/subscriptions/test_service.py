@@ -320,3 +320,22 @@ def test_lang_picks_one_language(session: Session, tenant: str) -> None:
     zh, fallback = (n.payload["data"][0]["name"] for n in queued(session, tenant))
     assert zh == {"type": "Property", "value": "垃圾桶", "lang": "zh"}
     assert fallback == "Bin"  # no French: the first language there is
+
+
+def test_a_new_endpoint_takes_what_waits(session: Session, tenant: str) -> None:
+    sid = make(session, tenant)
+    session.flush()
+    service.on_changes(session, [change(tenant, entity("urn:ngsi-ld:Sensor:1", t=1))])
+    new = "mqtt://127.0.0.1:1883/city/bins"
+    service.update_subscription(
+        session,
+        SYSTEM,
+        tenant=tenant,
+        subscription_id=sid,
+        body={"notification": {"endpoint": {"uri": new}}},
+        expand=EXPAND,
+    )
+    session.expire_all()
+    assert [n.endpoint_uri for n in queued(session, tenant)] == [new]
+    row = service.get(session, SYSTEM, tenant=tenant, subscription_id=sid)
+    assert row.spec["notification"]["endpoint"]["accept"] == "application/json"  # merged, not replaced

@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityos.core.db import WRITE_INTENT, unit_of_work, utcnow
@@ -350,32 +350,39 @@ class Deliverer:
                 session.connection(execution_options={WRITE_INTENT: True})
                 service.queue_periodic(session, now=now)
 
+    def _due(self, now: datetime, full: list[str]) -> Select[HubNotification, HubSubscription]:
+        """Pending notifications due now, of active subscriptions, for endpoints with room."""
+        query = (
+            select(HubNotification, HubSubscription)
+            .join(HubSubscription, HubSubscription.id == HubNotification.subscription_pk)
+            .where(
+                HubNotification.status == NotificationStatus.PENDING,
+                HubNotification.next_attempt_at <= now,
+                HubSubscription.is_active.is_(True),
+            )
+            .order_by(HubNotification.next_attempt_at, HubNotification.id)
+        )
+        if full:
+            query = query.where(HubNotification.endpoint_uri.not_in(full))
+        return query
+
+    @property
+    def lease(self) -> float:
+        """How long a claimed row is kept from other deliverers: long enough for a full queue
+        of a black-holed endpoint to time out attempt by attempt."""
+        s = self.settings
+        return max(s.lease, (s.queue_limit / max(s.concurrency, 1) + 2) * s.timeout)
+
     def _claim(self, full: list[str]) -> list[Job]:
         now = self.clock()
         with self.session_factory() as session:  # a read first: most rounds find nothing due
-            due = session.scalar(
-                select(HubNotification.id)
-                .where(HubNotification.status == NotificationStatus.PENDING, HubNotification.next_attempt_at <= now)
-                .limit(1)
-            )
+            due = session.execute(self._due(now, full).limit(1)).first()
             session.rollback()
         if due is None:
             return []
         with unit_of_work(self.session_factory) as session:
             session.connection(execution_options={WRITE_INTENT: True})
-            query = (
-                select(HubNotification, HubSubscription)
-                .join(HubSubscription, HubSubscription.id == HubNotification.subscription_pk)
-                .where(
-                    HubNotification.status == NotificationStatus.PENDING,
-                    HubNotification.next_attempt_at <= now,
-                    HubSubscription.is_active.is_(True),
-                )
-                .order_by(HubNotification.next_attempt_at, HubNotification.id)
-                .limit(self.settings.batch)
-            )
-            if full:
-                query = query.where(HubNotification.endpoint_uri.not_in(full))
+            query = self._due(now, full).limit(self.settings.batch)
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=HubNotification)
             jobs: list[Job] = []
@@ -389,7 +396,7 @@ class Deliverer:
                     note.status = NotificationStatus.FAILED.value
                     note.last_error = "subscription expired"
                     continue
-                note.next_attempt_at = now + timedelta(seconds=self.settings.lease)
+                note.next_attempt_at = now + timedelta(seconds=self.lease)
                 endpoint = sub.spec.get("notification", {}).get("endpoint", {})
                 jobs.append(
                     Job(

@@ -159,7 +159,15 @@ def update_subscription(
 ) -> HubSubscription:
     row = get(session, actor, tenant=tenant, subscription_id=subscription_id)
     data = spec.parse(body, expand, now=utcnow(), partial=True, current=row.spec)
+    before = row.endpoint_uri
     _apply(row, data)
+    if row.endpoint_uri != before:  # what waits goes to the new endpoint
+        session.execute(
+            update(HubNotification)
+            .where(HubNotification.subscription_pk == row.id, HubNotification.status == NotificationStatus.PENDING)
+            .values(endpoint_uri=row.endpoint_uri)
+            .execution_options(synchronize_session=False)
+        )
     session.flush()
     matching.active.forget(tenant)
     return row
