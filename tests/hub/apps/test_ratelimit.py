@@ -53,7 +53,8 @@ def test_over_the_limit_is_429_with_retry_after_then_recovers(
     ngsi = limited.get("/ngsi-ld/v1/entities?type=Thing", headers=auth)
     assert ngsi.status_code == 429
     assert ngsi.json()["status"] == 429
-    assert ngsi.json()["title"] == "Too Many Requests"
+    assert ngsi.json()["type"] == "urn:cityos:errors:TooManyRequests"
+    assert ngsi.json()["title"] == "Too many requests"
     assert "error" not in ngsi.json()
     # Accounts, anonymous callers and pages are not the apps' limit.
     assert limited.get("/api/v1/me/account", headers=bearer(aw.dev.account_id)).status_code == 200  # type: ignore[arg-type]

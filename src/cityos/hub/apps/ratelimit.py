@@ -36,7 +36,9 @@ from cityos.identity.ratelimit import SlidingWindow
 PREFIXES = ("/api/v1/", "/ngsi-ld/v1/")
 WINDOW_SECONDS = 60.0
 MSG_RATE_LIMITED = N_("This app sent more than {limit} requests a minute. Try again in {seconds} seconds.")
-PROBLEM_TYPE = "https://cityos.dev/errors/TooManyRequests"  # NGSI-LD defines no type for 429
+# NGSI-LD defines no type for 429: the same as hub.ngsi.problems.TOO_MANY_REQUESTS and its title.
+PROBLEM_TYPE = "urn:cityos:errors:TooManyRequests"
+PROBLEM_TITLE = N_("Too many requests")
 
 
 class LimitCache:
@@ -165,9 +167,10 @@ def _locale(scope: Scope) -> str:
 
 
 async def _refuse(scope: Scope, send: Send, *, limit: int, seconds: int) -> None:
-    message = translate(MSG_RATE_LIMITED, _locale(scope), limit=limit, seconds=seconds)
+    locale = _locale(scope)
+    message = translate(MSG_RATE_LIMITED, locale, limit=limit, seconds=seconds)
     if str(scope.get("path", "")).startswith("/ngsi-ld/"):
-        body = {"type": PROBLEM_TYPE, "title": "Too Many Requests", "status": 429, "detail": message}
+        body = {"type": PROBLEM_TYPE, "title": translate(PROBLEM_TITLE, locale), "status": 429, "detail": message}
     else:
         body = {"error": {"code": RateLimited.code, "message": message, "details": []}}
     data = json.dumps(body, ensure_ascii=False).encode()

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cityos.core import audit
@@ -146,8 +146,7 @@ def update_webhook(
 
 def delete_webhook(session: Session, actor: Actor, app_id: int, webhook_id: int) -> None:
     _app, hook = _own_hook(session, actor, app_id, webhook_id)
-    for row in session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)):
-        session.delete(row)
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id))
     session.delete(hook)
     session.flush()
     audit.record(session, actor, "app.webhook_delete", subject_type="app_webhook", subject_id=webhook_id)
