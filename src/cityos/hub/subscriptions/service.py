@@ -58,17 +58,41 @@ def wake() -> None:
         fn()
 
 
+_TOUCHED = "cityos.hub.subscriptions_touched"
+
+
 def _after_commit(session: Session) -> None:
+    for tenant in session.info.pop(_TOUCHED, ()):
+        matching.active.forget(tenant)
     if session.info.pop(_WAKE, False):
         wake()
 
 
-def _queued(session: Session) -> None:
+def _after_rollback(session: Session) -> None:
+    for tenant in session.info.pop(_TOUCHED, ()):
+        matching.active.forget(tenant)
+    session.info.pop(_WAKE, None)
+
+
+def _listen() -> None:
     global _listening
     if not _listening:
         sa_event.listen(Session, "after_commit", _after_commit)
+        sa_event.listen(Session, "after_rollback", _after_rollback)
         _listening = True
+
+
+def _queued(session: Session) -> None:
+    _listen()
     session.info[_WAKE] = True
+
+
+def _touched(session: Session, tenant: str) -> None:
+    """A subscription of ``tenant`` was written: the matching cache is dropped now and again when
+    the transaction ends (a cache filled meanwhile by another transaction missed the write)."""
+    _listen()
+    matching.active.forget(tenant)
+    session.info.setdefault(_TOUCHED, set()).add(tenant)
 
 
 # ---------------------------------------------------------------- reading and writing
@@ -150,7 +174,7 @@ def create(
     _apply(row, data)
     session.add(row)
     session.flush()
-    matching.active.forget(tenant)
+    _touched(session, tenant)
     return row
 
 
@@ -169,7 +193,7 @@ def update_subscription(
             .execution_options(synchronize_session=False)
         )
     session.flush()
-    matching.active.forget(tenant)
+    _touched(session, tenant)
     return row
 
 
@@ -180,7 +204,7 @@ def set_active(session: Session, actor: Actor, *, tenant: str, subscription_id: 
     row.is_active = active
     row.modified_at = utcnow()
     session.flush()
-    matching.active.forget(tenant)
+    _touched(session, tenant)
     return row
 
 
@@ -188,7 +212,7 @@ def delete(session: Session, actor: Actor, *, tenant: str, subscription_id: str)
     row = get(session, actor, tenant=tenant, subscription_id=subscription_id)
     session.delete(row)
     session.flush()
-    matching.active.forget(tenant)
+    _touched(session, tenant)
 
 
 def listing(
