@@ -29,4 +29,18 @@
     map.on("mouseleave", "devices", function () { map.getCanvas().style.cursor = ""; popup.remove(); });
     map.on("click", "devices", function (e) { window.location.href = "/hub/devices/" + e.features[0].properties.id; });
   });
+  // Once the area's outline is drawn (it fits the map to the area), fit the devices instead.
+  if (!points.length) return;
+  var b = [180, 90, -180, -90];
+  points.forEach(function (p) {
+    b[0] = Math.min(b[0], p.lon); b[1] = Math.min(b[1], p.lat); b[2] = Math.max(b[2], p.lon); b[3] = Math.max(b[3], p.lat);
+  });
+  var tries = 0;
+  var timer = setInterval(function () {
+    tries += 1;
+    if (el.dataset.ready || tries > 50 || !el.dataset.geojson) {
+      clearInterval(timer);
+      map.whenReady(function () { map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 32, duration: 0, maxZoom: 16 }); });
+    }
+  }, 100);
 })();
