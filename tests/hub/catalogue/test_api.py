@@ -187,3 +187,36 @@ def test_refuse_through_the_api(client: TestClient, session: Session, cat: Cat) 
     withdrawn = client.post("/api/v1/datasets/elderly/withdraw", headers=_h(cat, "officer"))
     assert withdrawn.json()["status"] == "withdrawn"
     assert client.get("/api/v1/datasets/elderly", headers=_h(cat, "staff")).status_code == 404
+
+
+def test_an_app_reads_open_data_only_and_is_logged(client: TestClient, session: Session, cat: Cat) -> None:
+    from datetime import timedelta
+
+    from cityos.hub.catalogue import service as catalogue
+    from cityos.identity import tokens
+    from cityos.identity.models import OAuthClient
+
+    catalogue.create_dataset(
+        session, cat.officer, code="open.orgs", name="组织", kind="table", source="people.orgs", access_class="open"
+    )
+    _publish(client, cat)
+    session.add(
+        OAuthClient(
+            client_id="cat-app",
+            secret_hash="unused",
+            name="应用",
+            scopes=["dataset:read"],
+            scope_region_id=cat.world.city.id,
+            scope_path=cat.world.city.path,
+            active=True,
+        )
+    )
+    session.commit()
+    token, _ = tokens.issue("client", "cat-app", timedelta(minutes=5), scope="dataset:read")
+    app = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/datasets/open.orgs/records", headers=app).status_code == 200
+    refused = client.get("/api/v1/datasets/elderly/records", headers=app)
+    assert refused.status_code == 403
+    assert not _leaks(refused.text)
+    log = client.get("/api/v1/data-readlog", headers=_h(cat, "admin")).json()["items"]
+    assert [(e["client_id"], e["dataset_code"], e["grant_id"]) for e in log] == [("cat-app", "open.orgs", None)]

@@ -4,8 +4,9 @@ appends of concurrent readers stay one linear chain, and ``cityos hub verify-rea
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -134,5 +135,40 @@ def test_verify_readlog_command(cli_db: str) -> None:
     assert bad.exit_code == 1
     assert "tampered" in bad.output
     assert "#2" in bad.output
-    assert select(ReadLogEntry) is not None
+    engine.dispose()
+
+
+def test_a_read_after_reads_takes_the_write_lock_on_a_real_file(cli_db: str, tmp_path: Path) -> None:
+    """On a committed SQLite file: a transaction that has only read (as a request has, once it
+    resolved the caller) is restarted as a writer before the read is logged, and the grant is
+    checked inside that writer transaction."""
+    from cityos.core import migrate
+    from cityos.core.db import make_engine
+    from cityos.hub.catalogue import records
+    from cityos.hub.catalogue import service as catalogue
+    from cityos.people.models import Department
+    from tests.factories import make_actor, make_world
+
+    engine = make_engine(cli_db)
+    migrate.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as session:
+        world = make_world(session)
+        dept = Department(code="rl", name="城管局", region_id=world.city.id, region_path=world.city.path)
+        session.add(dept)
+        session.flush()
+        officer = make_actor(session, roles=["data_officer"], scope=world.city, department_id=dept.id)
+        catalogue.create_dataset(
+            session, officer, code="rl.open", name="开放", kind="table", source="places.devices", access_class="open"
+        )
+    with factory() as session:
+        assert session.get(Department, dept.id) is not None  # a read: a deferred transaction is open
+        with unit_of_work(factory) as other:  # someone else commits meanwhile
+            _append(other, 1)
+        result = records.read_records(session, officer, "rl.open", upload_dir=tmp_path)
+        session.commit()
+        assert result.total == 0
+    with factory() as session:
+        report = readlog.verify_chain(session)
+        assert (report.ok, report.checked) == (True, 2)
     engine.dispose()

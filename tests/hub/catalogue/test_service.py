@@ -18,6 +18,7 @@ from cityos.hub.catalogue import tasks as catalogue_tasks
 from cityos.hub.catalogue.events import DataGrantEnded, DataRequestDecided, DataRequestFiled
 from cityos.hub.catalogue.models import DataGrant, Dataset, ReadLogEntry
 from cityos.identity.models import Notification
+from cityos.workflow.events import ProcessEscalated
 from cityos.workflow.models import ProcessInstance
 from tests.hub.catalogue.fixtures import CSV, FIELDS, SECRETS, Cat, cat, publish_file
 
@@ -45,6 +46,7 @@ def test_publish_a_file_dataset(session: Session, cat: Cat) -> None:
     ("changes", "fields"),
     [
         ({"code": "Bad Code"}, {"code"}),
+        ({"code": "requests"}, {"code"}),  # a page of /data/
         ({"name": " "}, {"name"}),
         ({"access_class": "secret"}, {"access_class"}),
         ({"frequency": "sometimes"}, {"frequency"}),
@@ -351,6 +353,8 @@ def test_entity_type_dataset_reads_flattened_entities(
 
 
 def test_departments_are_told(session: Session, cat: Cat) -> None:
+    publish_file(session, cat)
+
     def titles(account_key: str) -> list[str]:
         account_id = cat.accounts[account_key].id
         return list(session.scalars(select(Notification.title).where(Notification.account_id == account_id)))
@@ -375,4 +379,17 @@ def test_departments_are_told(session: Session, cat: Cat) -> None:
     assert len(titles("officer")) == 2
     assert len(titles("officer2")) == 2
     assert len(titles("staff")) == 2
+    request = grants.request_access(session, cat.staff, "elderly", purpose="民政探访核对", days=30)
+    catalogue_tasks.on_escalated(
+        session,
+        ProcessEscalated(
+            instance_id=request.process_instance_id or 0,
+            subject_type="data_request",
+            subject_id=str(request.id),
+            state="pending",
+            kind="remind",
+            level=1,
+        ),
+    )
+    assert len(titles("officer")) == 3  # and the reminder of the overdue request
     assert any("elderly" in t for t in titles("staff"))

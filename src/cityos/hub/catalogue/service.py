@@ -28,6 +28,7 @@ from cityos.hub.catalogue.sources import SOURCES
 from cityos.people.models import Department
 
 CODE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+RESERVED = frozenset({"new", "requests", "grants", "readlog"})  # page paths under /data/
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 FREQUENCIES = ("realtime", "hourly", "daily", "weekly", "monthly", "yearly", "once")
 CLASSES = tuple(c.value for c in DatasetClass)
@@ -170,6 +171,8 @@ def create_dataset(
     errors = _check_common(name=name, access_class=access_class, frequency=frequency, tags=tags)
     if not CODE.match(code):
         errors.append(FieldError("code", MSG_CODE))
+    elif code in RESERVED:
+        errors.append(FieldError("code", MSG_CODE_TAKEN, {"code": code}))
     if kind not in KINDS:
         errors.append(FieldError("kind", MSG_CHOICE, {"choices": ", ".join(KINDS)}))
     elif kind == DatasetKind.TABLE and source not in SOURCES:

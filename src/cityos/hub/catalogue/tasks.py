@@ -12,7 +12,9 @@ from cityos.core.i18n import translate
 from cityos.core.runtime import Runtime
 from cityos.hub.catalogue import grants
 from cityos.hub.catalogue.events import DataGrantEnded, DataRequestDecided, DataRequestFiled
+from cityos.hub.catalogue.models import DataRequest, Dataset, RequestStatus
 from cityos.identity.notify import notify_department
+from cityos.workflow.events import ProcessEscalated
 
 
 def on_request_filed(session: Session, evt: DataRequestFiled) -> None:
@@ -43,11 +45,24 @@ def on_grant_ended(session: Session, evt: DataGrantEnded) -> None:
         notify_department(session, evt.owner_department_id, title=title, link="/data/grants?box=given")
 
 
+def on_escalated(session: Session, evt: ProcessEscalated) -> None:
+    """A request's approval step is past its working-day limit: the owner department is reminded."""
+    if evt.subject_type != grants.SUBJECT:
+        return
+    row = session.get(DataRequest, int(evt.subject_id))
+    dataset = session.get(Dataset, row.dataset_id) if row is not None else None
+    if row is None or dataset is None or row.status not in (RequestStatus.PENDING, RequestStatus.SECOND):
+        return
+    title = translate("A data request for {code} is overdue", code=dataset.code)
+    notify_department(session, dataset.department_id, title=title, link="/data/requests?box=todo")
+
+
 def register(bus: Bus) -> None:
     """Subscribes this part's bus handlers (once per runtime)."""
     bus.subscribe(DataRequestFiled, "catalogue.notify_request_filed")(on_request_filed)
     bus.subscribe(DataRequestDecided, "catalogue.notify_request_decided")(on_request_decided)
     bus.subscribe(DataGrantEnded, "catalogue.notify_grant_ended")(on_grant_ended)
+    bus.subscribe(ProcessEscalated, "catalogue.request_overdue")(on_escalated)
 
 
 def install(session: Session) -> None:
