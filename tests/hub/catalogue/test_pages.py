@@ -173,3 +173,22 @@ def test_readlog_page_shows_the_chain_badge(client: TestClient, session: Session
     assert 'data-testid="chain-bad"' in bad.text
     _sign_in(client, session, cat, "staff")
     assert client.get("/data/readlog").status_code == 403
+
+
+def test_a_developer_browses_but_does_not_see_the_sharing_pages(client: TestClient, session: Session, cat: Cat) -> None:
+    from tests.factories import make_account
+
+    publish_file(session, cat)
+    dev = make_account(session, roles=["developer"], scope=cat.world.city)
+    session.commit()
+    client.cookies.set(get_settings().session_cookie_name, session_cookie(session, dev.id))
+    page = client.get("/data")
+    assert page.status_code == 200
+    assert 'data-testid="dataset-elderly"' in page.text
+    assert 'data-testid="to-requests"' not in page.text
+    assert 'data-testid="to-readlog"' not in page.text
+    detail = client.get("/data/elderly?sample=1")
+    assert detail.status_code == 200
+    assert 'data-testid="sample"' not in detail.text
+    assert not _leaks(detail.text)
+    assert client.get("/data/readlog").status_code == 403

@@ -108,6 +108,8 @@ def catalogue_page(
             departments=names,
             top=records.top_datasets(session, limit=5),
             can_publish=actor.can("dataset:publish") and (actor.department_id is not None or catalogue.is_admin(actor)),
+            can_share=actor.can("dataset:request") or actor.can("dataset:approve"),
+            can_audit=readlog.may_audit(actor) or readlog.may_verify(actor),
         ),
     )
 
