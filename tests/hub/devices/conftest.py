@@ -11,7 +11,6 @@ from cityos.cases import processes
 from cityos.cases import service as cases
 from cityos.core.runtime import Runtime
 from cityos.hub.devices import tasks as devices_tasks
-from cityos.hub.ingest import profiles as ingest_profiles
 from cityos.hub.ingest import tasks as ingest_tasks
 from cityos.identity.deps import actor_for_account
 from cityos.places import index
@@ -28,7 +27,6 @@ def hw(session: Session, runtime: Runtime) -> Iterator[HubWorld]:
     cases.install_categories(session)
     processes.install(session)
     ingest_tasks.install(session)
-    ingest_profiles.install(session)  # idempotent; the profiles the devices are bound to
     devices_tasks.install(session)
     officer = make_account(session, roles=["data_officer"], scope=w.city)
     other = make_account(session, roles=["data_officer"], scope=w.district_b)
