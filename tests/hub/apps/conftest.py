@@ -19,6 +19,13 @@ def _actor(session: Session, roles: list[str], scope: object, username: str) -> 
     return actor_for_account(session, make_account(session, roles=roles, scope=scope, username=username))  # type: ignore[arg-type]
 
 
+@pytest.fixture(autouse=True)
+def _local_receivers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cityos.hub.apps import delivery
+
+    monkeypatch.setattr(delivery, "ALLOW_LOOPBACK", True)  # the tests' receivers listen on 127.0.0.1
+
+
 @pytest.fixture
 def aw(session: Session) -> Iterator[AppWorld]:
     ratelimit.reset()

@@ -280,3 +280,22 @@ def test_webhook_api_bad_input_and_crud(session: Session, aw: AppWorld, client: 
     assert client.delete(f"{url}/{hook_id}", headers=bearer(aw.dev2.account_id)).status_code == 404  # type: ignore[arg-type]
     assert client.delete(f"{url}/{hook_id}", headers=dev).status_code == 204
     assert client.get(url, headers=dev).json() == []
+
+
+def test_the_platforms_own_machine_and_metadata_addresses_are_never_called(
+    session: Session,
+    aw: AppWorld,
+    client: TestClient,
+    receiver: Receiver,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(delivery, "ALLOW_LOOPBACK", False)
+    assert delivery.blocked("http://169.254.169.254/latest/meta-data")
+    assert delivery.blocked("http://[::1]:8000/x")
+    assert not delivery.blocked("http://10.1.2.3/hook")  # a city intranet is allowed
+    _app, hook, _secret = _hook(session, aw, receiver.url + "/ok")
+    _publish(session, _alarm(1))
+    assert delivery.deliver_due(session_factory).failed == 1
+    assert receiver.received == []
+    assert _rows(session, hook)[0].last_error == "BlockedAddress"

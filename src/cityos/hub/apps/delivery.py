@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -45,6 +48,31 @@ TIMEOUT_SECONDS = 5.0
 PER_WEBHOOK = 20  # at most this many deliveries of one webhook per batch
 MAX_WORKERS = 8
 USER_AGENT = "cityos-webhooks/1"
+
+
+# Loopback, link-local (cloud metadata), multicast and unspecified addresses are never called:
+# a webhook must not reach the platform's own machine. Private networks (a city's intranet) are
+# allowed (a receiver on one's own machine is reached at its network address).
+ALLOW_LOOPBACK = False
+
+
+def blocked(url: str) -> bool:
+    """Whether the webhook's host resolves to an address the platform never calls."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return False  # the request itself fails and is retried
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
+        if address.is_loopback and ALLOW_LOOPBACK:
+            continue
+        if address.is_loopback or address.is_link_local or address.is_multicast or address.is_unspecified:
+            return True
+    return False
 
 
 def backoff(attempts: int) -> timedelta:
@@ -136,12 +164,16 @@ def _send_queue(jobs: list[Job], timeout: float) -> list[Outcome]:
     out: list[Outcome] = []
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for n, job in enumerate(jobs):
-            try:
-                answer = client.post(job.url, content=job.body, headers=job.headers)
-                status: int | None = answer.status_code
-                error = None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
-            except httpx.HTTPError as exc:
-                status, error = None, type(exc).__name__
+            status: int | None = None
+            if blocked(job.url):
+                error: str | None = "BlockedAddress"
+            else:
+                try:
+                    answer = client.post(job.url, content=job.body, headers=job.headers)
+                    status = answer.status_code
+                    error = None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
+                except httpx.HTTPError as exc:
+                    error = type(exc).__name__
             out.append(Outcome(job.delivery_id, job.webhook_id, status, error))
             if error is not None:
                 out += [Outcome(j.delivery_id, j.webhook_id, None, None, tried=False) for j in jobs[n + 1 :]]

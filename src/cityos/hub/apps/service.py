@@ -119,7 +119,13 @@ def scope_errors(actor: Actor | None, scopes: list[str], field: str) -> list[Fie
     return errors
 
 
-def _validate(session: Session, data: AppInput, *, creating: bool) -> list[FieldError]:
+def _org_ok(session: Session, actor: Actor, organisation_id: int) -> bool:
+    """An app is registered for the developer's own organisation or one in their area."""
+    org = session.get(Organisation, organisation_id)
+    return org is not None and (actor.organisation_id == org.id or actor.covers(org.region_path))
+
+
+def _validate(session: Session, actor: Actor, data: AppInput, *, creating: bool) -> list[FieldError]:
     errors: list[FieldError] = []
     if creating or data.name is not None:
         name = _clean(data.name)
@@ -137,7 +143,7 @@ def _validate(session: Session, data: AppInput, *, creating: bool) -> list[Field
         errors.append(FieldError("entry_url", MSG_APP_URL))
     if creating or data.requested_scopes is not None:
         errors += scope_errors(None, list(data.requested_scopes or []), "requested_scopes")
-    if data.organisation_id is not None and session.get(Organisation, data.organisation_id) is None:
+    if data.organisation_id is not None and not _org_ok(session, actor, data.organisation_id):
         errors.append(FieldError("organisation_id", MSG_APP_ORG))
     return errors
 
@@ -170,7 +176,7 @@ def create_app(session: Session, actor: Actor, data: AppInput) -> LightApp:
     actor.require("app:develop")
     if actor.account_id is None:
         raise NotFound()
-    errors = _validate(session, data, creating=True)
+    errors = _validate(session, actor, data, creating=True)
     if errors:
         raise Invalid(details=errors)
     app = LightApp(
@@ -179,7 +185,7 @@ def create_app(session: Session, actor: Actor, data: AppInput) -> LightApp:
         entry_url="",
         developer_id=actor.account_id,
         home_path=actor.scope_path,
-        organisation_id=actor.organisation_id,
+        organisation_id=data.organisation_id or actor.organisation_id,
         status=AppStatus.DRAFT,
         rate_limit=RATE_DEFAULT,
         requested_scopes=[],
@@ -226,7 +232,7 @@ def update_app(session: Session, actor: Actor, app_id: int, data: AppInput) -> L
     app = get_own(session, actor, app_id)
     if app.status == AppStatus.SUBMITTED:
         raise state_conflict(app)
-    errors = _validate(session, data, creating=False)
+    errors = _validate(session, actor, data, creating=False)
     locked = app.status in (AppStatus.APPROVED, AppStatus.SUSPENDED)
     if locked and data.requested_scopes is not None and sorted(set(data.requested_scopes)) != app.requested_scopes:
         errors.append(FieldError("requested_scopes", MSG_APP_SCOPES_LOCKED))
