@@ -20,7 +20,7 @@ from cityos.places.models import Region
 DEVELOPER = "demo-dev"
 
 
-def seed(session: Session, *, city: Region, estate: Region, rng: random.Random) -> list[LightApp]:
+def seed(session: Session, *, city: Region, estate: Region | None, rng: random.Random) -> list[LightApp]:
     """The demo developer's apps (see the module); returns what was made."""
     account = session.scalar(select(Account).where(Account.username == DEVELOPER))
     if account is None:
@@ -33,7 +33,8 @@ def seed(session: Session, *, city: Region, estate: Region, rng: random.Random) 
         developer,
         service.AppInput(
             name="垃圾满溢地图",
-            description=f"查看{city.name}各小区垃圾桶的满溢情况，满溢时收到提醒（示例：{estate.name}）。",
+            description=f"查看{city.name}各小区垃圾桶的满溢情况，满溢时收到提醒"
+            + (f"（示例：{estate.name}）。" if estate is not None else "。"),
             category="environment",
             emoji="🗑️",
             homepage_url="https://example.org/bins",
