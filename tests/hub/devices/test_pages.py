@@ -40,6 +40,11 @@ def test_the_list_filters_and_maps_devices(client: TestClient, session: Session,
     only = client.get("/hub/devices", params={"kind": "manhole"})
     assert 'data-testid="device-MH-P1"' in only.text
     assert 'data-testid="device-WL-P1"' not in only.text
+    elsewhere = client.get("/hub/devices", params={"region_id": "999999", "status": "bogus"})
+    assert elsewhere.status_code == 200  # an unknown place or status filters nothing
+    assert 'data-testid="device-MH-P1"' in elsewhere.text
+    street = client.get("/hub/devices", params={"region_id": str(hw.w.district_b.id)})
+    assert 'data-testid="device-MH-P1"' not in street.text
     alarming = client.get("/hub/devices", params={"status": "alarm"})
     assert 'data-testid="device-WL-P1"' in alarming.text
     assert 'data-testid="device-MH-P1"' not in alarming.text

@@ -133,6 +133,9 @@ def device_list(
     kind = kind or None
     status = status if status in STATUS_TITLES else None
     region = int(region_id) if region_id and region_id.isdigit() else None
+    if region is not None:
+        chosen = session.get(Region, region)
+        region = region if chosen is not None and actor.covers(chosen) else None  # not a place of yours: all
     rows, total = ingest.list_devices(
         session, actor, kind=kind, status=status, region_id=region, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )

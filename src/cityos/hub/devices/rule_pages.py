@@ -23,8 +23,6 @@ from cityos.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-FIELDS = ("name", "device_kind", "profile_code", "attribute", "operator", "threshold", "clear_threshold")
-
 
 def value_of(text: str) -> Any:
     """A threshold typed in a form: a number, true/false, a word, or nothing."""
@@ -98,6 +96,7 @@ def _choices(session: Session, actor: Actor) -> dict[str, Any]:
     return {
         "operators": OPERATORS,
         "profiles": ingest.profiles(session),
+        "kinds": sorted({p.device_kind for p in ingest.profiles(session)}),
         "categories": categories,
         "category_names": {c.code: c.name for c in categories},
         "regions": regions,
