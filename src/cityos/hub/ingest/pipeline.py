@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from cityos.core import bus
@@ -157,6 +157,13 @@ def _load(session: Session, ids: set[int]) -> dict[int, tuple[Device, IngestBind
     return {device.id: (device, binding, profile) for device, binding, profile in rows}
 
 
+_CLAIM_PG = text(
+    "INSERT INTO ingest_message (device_id, mid, received_at) "
+    "SELECT * FROM unnest(CAST(:d AS integer[]), CAST(:m AS varchar[]), CAST(:r AS timestamptz[])) "
+    "ON CONFLICT (device_id, mid) DO NOTHING RETURNING device_id, mid"
+)
+
+
 def _claim(session: Session, keys: list[tuple[int, str]], now: datetime) -> set[tuple[int, str]]:
     """Records the message ids; returns the ones that were new (one statement per 500, race-free)."""
     if not keys:
@@ -167,17 +174,21 @@ def _claim(session: Session, keys: list[tuple[int, str]], now: datetime) -> set[
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         values: list[dict[str, Any]] = [{"device_id": d, "mid": m, "received_at": now} for d, m in chunk]
-        if dialect in ("sqlite", "postgresql"):
-            from sqlalchemy.dialects import postgresql, sqlite
+        if dialect == "postgresql":  # one statement over arrays: half the time of an executemany
+            rows = session.execute(
+                _CLAIM_PG,
+                {"d": [d for d, _ in chunk], "m": [m for _, m in chunk], "r": [now] * len(chunk)},
+            ).all()
+            fresh.update((int(d), str(m)) for d, m in rows)
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
 
-            upsert = sqlite.insert if dialect == "sqlite" else postgresql.insert
             statement = (
-                upsert(table)
-                .values(values)
+                sqlite.insert(table)
                 .on_conflict_do_nothing(index_elements=["device_id", "mid"])
                 .returning(table.c.device_id, table.c.mid)
             )
-            fresh.update((int(d), str(m)) for d, m in session.execute(statement).all())
+            fresh.update((int(d), str(m)) for d, m in session.execute(statement, values).all())
         else:  # portable fallback: look first, then insert what is new
             seen = set(
                 session.execute(
@@ -224,6 +235,24 @@ def _latest(items: list[_Good]) -> tuple[dict[str, tuple[datetime, Reading]], da
     return latest, max(g.observed_at for g in items)
 
 
+def _record_states(session: Session, reported: list[tuple[Device, dict[str, Any]]], now: datetime) -> None:
+    """The devices reported in: ``places.devices.service.record_state`` for each (readings merged
+    into the state, seen now, an offline device back online). For a batch of many devices the
+    same change is made on every row and flushed once, so the database gets one executemany
+    UPDATE rather than one round trip per device."""
+    if len(reported) == 1:
+        device, state = reported[0]
+        back = DeviceStatus.ONLINE.value if device.status == DeviceStatus.OFFLINE.value else None
+        devices.record_state(session, device, status=back, state=state, at=now)
+        return
+    for device, state in reported:
+        if device.status == DeviceStatus.OFFLINE.value:
+            device.status = DeviceStatus.ONLINE.value
+        device.state = {**(device.state or {}), **state}
+        device.last_seen_at = now
+    session.flush()
+
+
 def _traffic(session: Session, g: _Good) -> None:
     values = {r.attr: r.value for r in g.readings}
 
@@ -256,22 +285,25 @@ def _apply(session: Session, good: list[_Good], now: datetime) -> None:
     by_device: dict[int, list[_Good]] = {}
     for g in good:
         by_device.setdefault(g.device.id, []).append(g)
-    for items in by_device.values():
-        device, binding = items[0].device, items[0].binding
-        latest, observed_at = _latest(items)
-        attrs = {name: reading.attribute(at) for name, (at, reading) in latest.items()}
+    latest = {device_id: _latest(items) for device_id, items in by_device.items()}
+    # Entities first, then device states, then events: nothing is pending in the session while
+    # the store reads, so no autoflush writes rows one at a time between the entity updates.
+    for device_id, items in by_device.items():
+        binding = items[0].binding
+        values, observed_at = latest[device_id]
         stores.upsert_entity(
             session,
             tenant=binding.tenant,
             entity_id=binding.entity_id,
             entity_type=binding.entity_type,
-            attrs=attrs,
+            attrs={name: reading.attribute(at) for name, (at, reading) in values.items()},
             observed_at=observed_at,
             history=False,
         )
-        state = {name: reading.value for name, (_, reading) in latest.items()}
-        back = DeviceStatus.ONLINE.value if device.status == DeviceStatus.OFFLINE.value else None
-        devices.record_state(session, device, status=back, state=state, at=now)
+    states = {d: {name: reading.value for name, (_, reading) in latest[d][0].items()} for d in by_device}
+    _record_states(session, [(items[0].device, states[device_id]) for device_id, items in by_device.items()], now)
+    for device_id, items in by_device.items():
+        device, binding = items[0].device, items[0].binding
         bus.publish(
             session,
             DeviceObserved(
@@ -280,8 +312,8 @@ def _apply(session: Session, good: list[_Good], now: datetime) -> None:
                 device_kind=device.kind,
                 entity_id=binding.entity_id,
                 entity_type=binding.entity_type,
-                attrs=state,
-                observed_at=iso(observed_at),
+                attrs=states[device_id],
+                observed_at=iso(latest[device_id][1]),
                 lon=device.lon,
                 lat=device.lat,
             ),
