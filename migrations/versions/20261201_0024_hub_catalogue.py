@@ -45,7 +45,9 @@ def upgrade() -> None:
         sa.Column("created_at", When, nullable=False),
         sa.Column("updated_at", When, nullable=False),
         sa.Column("withdrawn_at", When, nullable=True),
-        sa.ForeignKeyConstraint(["department_id"], ["department.id"], name=op.f("fk_hub_dataset_department_id_department")),
+        sa.ForeignKeyConstraint(
+            ["department_id"], ["department.id"], name=op.f("fk_hub_dataset_department_id_department")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hub_dataset")),
         sa.UniqueConstraint("code", name=op.f("uq_hub_dataset_code")),
     )
@@ -72,7 +74,10 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("created_at", When, nullable=False),
         sa.ForeignKeyConstraint(
-            ["dataset_id"], ["hub_dataset.id"], name=op.f("fk_hub_data_request_dataset_id_hub_dataset"), ondelete="CASCADE"
+            ["dataset_id"],
+            ["hub_dataset.id"],
+            name=op.f("fk_hub_data_request_dataset_id_hub_dataset"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["department_id"], ["department.id"], name=op.f("fk_hub_data_request_department_id_department")
@@ -109,9 +114,14 @@ def upgrade() -> None:
         sa.Column("revoke_reason", sa.Text(), nullable=True),
         sa.Column("created_at", When, nullable=False),
         sa.ForeignKeyConstraint(
-            ["dataset_id"], ["hub_dataset.id"], name=op.f("fk_hub_data_grant_dataset_id_hub_dataset"), ondelete="CASCADE"
+            ["dataset_id"],
+            ["hub_dataset.id"],
+            name=op.f("fk_hub_data_grant_dataset_id_hub_dataset"),
+            ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(["department_id"], ["department.id"], name=op.f("fk_hub_data_grant_department_id_department")),
+        sa.ForeignKeyConstraint(
+            ["department_id"], ["department.id"], name=op.f("fk_hub_data_grant_department_id_department")
+        ),
         sa.ForeignKeyConstraint(
             ["request_id"], ["hub_data_request.id"], name=op.f("fk_hub_data_grant_request_id_hub_data_request")
         ),
