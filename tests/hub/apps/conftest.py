@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
-from cityos.hub.apps import ratelimit
+from cityos.hub.apps import ratelimit, webhooks
 from cityos.identity.deps import actor_for_account
 from cityos.places import index
 from tests.factories import make_account, make_world
@@ -29,6 +29,7 @@ def _local_receivers(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def aw(session: Session) -> Iterator[AppWorld]:
     ratelimit.reset()
+    webhooks.followed_topics.forget()
     world = make_world(session)
     out = AppWorld(
         world=world,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +55,34 @@ MSG_HOOK_APPROVED = N_("Only an approved app can have webhooks.")
 MSG_HOOK_MANY = N_("An app can have at most {max} webhooks.")
 
 
+class TopicCache:
+    """The topics some active webhook follows, for ``ttl`` seconds: a flood of device readings
+    nobody subscribed to costs no query. Webhook changes in this process refresh it at once."""
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._topics: frozenset[str] | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def followed(self, session: Session) -> frozenset[str]:
+        with self._lock:
+            if self._topics is not None and time.monotonic() - self._at < self.ttl:
+                return self._topics
+        rows = session.scalars(select(AppWebhook.topics).where(AppWebhook.active.is_(True)))
+        topics = frozenset(t for row in rows for t in (row or []))
+        with self._lock:
+            self._topics, self._at = topics, time.monotonic()
+        return topics
+
+    def forget(self) -> None:
+        with self._lock:
+            self._topics = None
+
+
+followed_topics = TopicCache()
+
+
 def _topic_errors(app: LightApp, topics: list[str]) -> list[FieldError]:
     if not topics or any(t not in TOPICS for t in topics):
         return [FieldError("topics", MSG_HOOK_TOPICS, {"expected": ", ".join(TOPICS)})]
@@ -93,6 +123,7 @@ def create_webhook(
     )
     session.add(hook)
     session.flush()
+    followed_topics.forget()
     audit.record(session, actor, "app.webhook_create", subject_type="app_webhook", subject_id=hook.id)
     return hook, shown
 
@@ -141,6 +172,7 @@ def update_webhook(
         if active:
             hook.failures, hook.paused_until = 0, None
     session.flush()
+    followed_topics.forget()
     return hook
 
 
@@ -149,6 +181,7 @@ def delete_webhook(session: Session, actor: Actor, app_id: int, webhook_id: int)
     session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id))
     session.delete(hook)
     session.flush()
+    followed_topics.forget()
     audit.record(session, actor, "app.webhook_delete", subject_type="app_webhook", subject_id=webhook_id)
 
 
@@ -207,7 +240,7 @@ def queue_event(session: Session, topic: str, payload: dict[str, Any], *, region
     """Queue the event for every active webhook of an approved app that subscribed to the topic,
     holds the scope it needs and acts in a region that contains the event's place (when it has
     one). Returns how many deliveries were queued."""
-    if topic not in TOPICS:
+    if topic not in TOPICS or topic not in followed_topics.followed(session):
         return 0
     rows = session.execute(
         select(AppWebhook, LightApp)
