@@ -336,3 +336,41 @@ def test_the_server_starts_and_stops_the_deliverer(
     finally:
         stop()
         bus.close()
+
+
+def test_periodic_subscription_is_sent_by_the_running_deliverer(
+    committed: Factory, tenant: str, receiver: Receiver
+) -> None:
+    from sqlalchemy import delete
+
+    from cityos.hub.ngsi import service as store
+    from cityos.hub.ngsi.models import NgsiEntity, NgsiTenant
+
+    try:
+        with committed() as s:
+            s.connection(execution_options={WRITE_INTENT: True})
+            store.upsert_attributes(
+                s,
+                tenant=tenant,
+                entity_id="urn:ngsi-ld:Sensor:p1",
+                entity_type="https://uri.etsi.org/ngsi-ld/default-context/Sensor",
+                attrs={"https://uri.etsi.org/ngsi-ld/default-context/temperature": {"type": "Property", "value": 7}},
+                history=False,
+            )
+            s.commit()
+        sid = subscribe(committed, tenant, receiver.url, timeInterval=1)
+        d = Deliverer(committed, Settings(poll=0.05, periodic=True))
+        d.start()
+        try:
+            got = receiver.wait(2, timeout=5)
+        finally:
+            d.stop()
+        assert len(got) >= 2  # once at once, again a second later
+        assert got[1].at - got[0].at >= 0.9
+        assert got[0].body["subscriptionId"] == sid
+        assert got[0].body["data"][0]["temperature"]["value"] == 7
+    finally:
+        with committed() as s:
+            s.execute(delete(NgsiEntity).where(NgsiEntity.tenant == tenant))
+            s.execute(delete(NgsiTenant).where(NgsiTenant.name == tenant))
+            s.commit()
