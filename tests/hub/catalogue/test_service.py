@@ -393,3 +393,25 @@ def test_departments_are_told(session: Session, cat: Cat) -> None:
     )
     assert len(titles("officer")) == 3  # and the reminder of the overdue request
     assert any("elderly" in t for t in titles("staff"))
+
+
+def test_an_upload_over_the_size_limit_is_refused(session: Session, cat: Cat, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cityos.core.settings import Settings
+    from cityos.hub.catalogue import files
+
+    monkeypatch.setattr(files, "get_settings", lambda: Settings(env="test", max_upload_mb=1))
+    big = (CSV + "王五,13600000004,三街道," + "长" * (1024 * 1024) + ",104.0,30.0,1\n").encode()
+    with pytest.raises(Invalid) as exc:
+        catalogue.create_dataset(
+            session,
+            cat.officer,
+            code="big",
+            name="大文件",
+            kind="file",
+            fields=[dict(f) for f in FIELDS],
+            file=big,
+            file_name="big.csv",
+            upload_dir=cat.upload_dir,
+        )
+    assert [(d.field, d.params) for d in exc.value.details] == [("file", {"mb": 1})]
+    assert session.scalar(select(func.count()).select_from(Dataset)) == 0
