@@ -64,8 +64,14 @@ def test_portal_register_submit_and_collect_keys(client: TestClient, session: Se
     assert 'data-testid="error-url"' in hook_bad.text
     hook = client.post(f"{app_url}/webhooks", data={"url": "https://e.org/h", "topics": ["cases.reported"]})
     assert 'data-testid="webhook-secret"' in hook.text
-    final = client.get(app_url)
+    from cityos.hub.apps import webhooks
+
+    session.expire_all()
+    assert webhooks.queue_event(session, "cases.reported", {"case_id": 1, "category_code": "x", "department_id": None})
+    session.commit()
+    final = client.get(app_url, headers=ZH)
     assert "https://e.org/h" in final.text
+    assert "待发送" in final.text  # the delivery log
     assert 'id="usage-chart"' in final.text
     other = client.get("/developer/apps/999999")
     assert other.status_code == 404
@@ -94,6 +100,9 @@ def test_review_pages_approve_reject_suspend(client: TestClient, session: Sessio
         follow_redirects=False,
     )
     assert ok.status_code == 303
+    live = client.get(f"/admin/apps/{one.id}", headers=ZH)
+    assert 'data-testid="do-suspend"' in live.text
+    assert "每分钟 120 次请求" in live.text
     session.expire_all()
     assert session.get(LightApp, one.id).status == AppStatus.APPROVED  # type: ignore[union-attr]
     assert client.post(f"/admin/apps/{two.id}/reject", data={"reason": ""}).status_code == 422
