@@ -28,6 +28,7 @@ from cityos.hub.ngsi.deps import (
     dumps,
     link_header,
     respond,
+    run_write,
 )
 from cityos.hub.ngsi.problems import NgsiRoute
 from cityos.hub.ngsi.service import WriteResult
@@ -83,8 +84,8 @@ def _query_response(
 
 # -- entities ---------------------------------------------------------------------------------
 @router.post("/entities", status_code=201)
-def create_entity(session: DbSession, tenant: Tenant, actor: Writer, body: Body) -> Response:
-    change = store.create_entity(session, tenant=tenant, body=body.data, ctx=body.context)
+async def create_entity(request: Request, tenant: Tenant, actor: Writer, body: Body) -> Response:
+    change = await run_write(request, lambda s: store.create_entity(s, tenant=tenant, body=body.data, ctx=body.context))
     return Response(status_code=201, headers={"Location": _location(change.entity_id)})
 
 
@@ -165,92 +166,117 @@ def retrieve_entity(
 
 
 @router.put("/entities/{entity_id}", status_code=204)
-def replace_entity(entity_id: str, session: DbSession, tenant: Tenant, actor: Writer, body: Body) -> Response:
-    store.replace_entity(session, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context)
+async def replace_entity(request: Request, entity_id: str, tenant: Tenant, actor: Writer, body: Body) -> Response:
+    await run_write(
+        request, lambda s: store.replace_entity(s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context)
+    )
     return Response(status_code=204)
 
 
 @router.patch("/entities/{entity_id}", status_code=204)
-def merge_entity(entity_id: str, session: DbSession, tenant: Tenant, actor: Writer, body: Body) -> Response:
-    store.merge_entity(session, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context)
+async def merge_entity(request: Request, entity_id: str, tenant: Tenant, actor: Writer, body: Body) -> Response:
+    await run_write(
+        request, lambda s: store.merge_entity(s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context)
+    )
     return Response(status_code=204)
 
 
 @router.delete("/entities/{entity_id}", status_code=204)
-def delete_entity(entity_id: str, session: DbSession, tenant: Tenant, actor: Writer) -> Response:
-    store.delete_entity(session, tenant=tenant, entity_id=entity_id)
+async def delete_entity(request: Request, entity_id: str, tenant: Tenant, actor: Writer) -> Response:
+    await run_write(request, lambda s: store.delete_entity(s, tenant=tenant, entity_id=entity_id))
     return Response(status_code=204)
 
 
 @router.post("/entities/{entity_id}/attrs", status_code=204)
-def append_attrs(
-    entity_id: str, session: DbSession, tenant: Tenant, actor: Writer, body: Body, options: str | None = None
+async def append_attrs(
+    request: Request, entity_id: str, tenant: Tenant, actor: Writer, body: Body, options: str | None = None
 ) -> Response:
     opts = rep.parse_options(options, WRITE_OPTIONS)
-    result = store.append_attrs(
-        session,
-        tenant=tenant,
-        entity_id=entity_id,
-        body=body.data,
-        ctx=body.context,
-        overwrite="noOverwrite" not in opts,
+    result = await run_write(
+        request,
+        lambda s: store.append_attrs(
+            s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context, overwrite="noOverwrite" not in opts
+        ),
     )
     return _write_result(result, body.context)
 
 
 @router.patch("/entities/{entity_id}/attrs", status_code=204)
-def update_attrs(entity_id: str, session: DbSession, tenant: Tenant, actor: Writer, body: Body) -> Response:
-    result = store.update_attrs(session, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context)
+async def update_attrs(request: Request, entity_id: str, tenant: Tenant, actor: Writer, body: Body) -> Response:
+    result = await run_write(
+        request, lambda s: store.update_attrs(s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context)
+    )
     return _write_result(result, body.context)
 
 
 @router.patch("/entities/{entity_id}/attrs/{attr}", status_code=204)
-def patch_attribute(
-    entity_id: str, attr: str, session: DbSession, tenant: Tenant, actor: Writer, body: Body
+async def patch_attribute(
+    request: Request, entity_id: str, attr: str, tenant: Tenant, actor: Writer, body: Body
 ) -> Response:
-    store.patch_attribute(session, tenant=tenant, entity_id=entity_id, attr=attr, body=body.data, ctx=body.context)
+    await run_write(
+        request,
+        lambda s: store.patch_attribute(
+            s, tenant=tenant, entity_id=entity_id, attr=attr, body=body.data, ctx=body.context
+        ),
+    )
     return Response(status_code=204)
 
 
 @router.put("/entities/{entity_id}/attrs/{attr}", status_code=204)
-def replace_attribute(
-    entity_id: str, attr: str, session: DbSession, tenant: Tenant, actor: Writer, body: Body
+async def replace_attribute(
+    request: Request, entity_id: str, attr: str, tenant: Tenant, actor: Writer, body: Body
 ) -> Response:
-    store.replace_attribute(session, tenant=tenant, entity_id=entity_id, attr=attr, body=body.data, ctx=body.context)
+    await run_write(
+        request,
+        lambda s: store.replace_attribute(
+            s, tenant=tenant, entity_id=entity_id, attr=attr, body=body.data, ctx=body.context
+        ),
+    )
     return Response(status_code=204)
 
 
 @router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204)
-def delete_attribute(
+async def delete_attribute(
+    request: Request,
     entity_id: str,
     attr: str,
-    session: DbSession,
     tenant: Tenant,
     actor: Writer,
     ctx: LinkContext,
     datasetId: str | None = None,  # noqa: N803
     deleteAll: bool = False,  # noqa: N803
 ) -> Response:
-    store.delete_attribute(
-        session, tenant=tenant, entity_id=entity_id, attr=attr, ctx=ctx, dataset_id=datasetId, delete_all=deleteAll
+    await run_write(
+        request,
+        lambda s: store.delete_attribute(
+            s, tenant=tenant, entity_id=entity_id, attr=attr, ctx=ctx, dataset_id=datasetId, delete_all=deleteAll
+        ),
     )
     return Response(status_code=204)
 
 
 # -- batch operations -------------------------------------------------------------------------
 @router.post("/entityOperations/create")
-def batch_create(session: DbSession, tenant: Tenant, actor: Writer, body: Body) -> Response:
-    result = batch.create(session, tenant=tenant, data=body.data, ctx=body.context, contexts=body.contexts)
+async def batch_create(request: Request, tenant: Tenant, actor: Writer, body: Body) -> Response:
+    result = await run_write(
+        request, lambda s: batch.create(s, tenant=tenant, data=body.data, ctx=body.context, contexts=body.contexts)
+    )
     return _batch_result(result, 201, result.success)
 
 
 @router.post("/entityOperations/upsert")
-def batch_upsert(session: DbSession, tenant: Tenant, actor: Writer, body: Body, options: str | None = None) -> Response:
+async def batch_upsert(
+    request: Request, tenant: Tenant, actor: Writer, body: Body, options: str | None = None
+) -> Response:
     opts = rep.parse_options(options, UPSERT_OPTIONS)
     if len(opts) > 1:
         raise rep.bad_param("options", N_("Use options=update or options=replace, not both."))
-    result = batch.upsert(
-        session, tenant=tenant, data=body.data, ctx=body.context, contexts=body.contexts, replace="update" not in opts
+    replace = "update" not in opts
+    result = await run_write(
+        request,
+        lambda s: batch.upsert(
+            s, tenant=tenant, data=body.data, ctx=body.context, contexts=body.contexts, replace=replace
+        ),
     )
     if result.errors:
         return _batch_result(result, 207)
@@ -260,22 +286,23 @@ def batch_upsert(session: DbSession, tenant: Tenant, actor: Writer, body: Body, 
 
 
 @router.post("/entityOperations/update")
-def batch_update(session: DbSession, tenant: Tenant, actor: Writer, body: Body, options: str | None = None) -> Response:
+async def batch_update(
+    request: Request, tenant: Tenant, actor: Writer, body: Body, options: str | None = None
+) -> Response:
     opts = rep.parse_options(options, WRITE_OPTIONS)
-    result = batch.update(
-        session,
-        tenant=tenant,
-        data=body.data,
-        ctx=body.context,
-        contexts=body.contexts,
-        overwrite="noOverwrite" not in opts,
+    overwrite = "noOverwrite" not in opts
+    result = await run_write(
+        request,
+        lambda s: batch.update(
+            s, tenant=tenant, data=body.data, ctx=body.context, contexts=body.contexts, overwrite=overwrite
+        ),
     )
     return _batch_result(result, 204)
 
 
 @router.post("/entityOperations/delete")
-def batch_delete(session: DbSession, tenant: Tenant, actor: Writer, body: Body) -> Response:
-    result = batch.delete(session, tenant=tenant, data=body.data)
+async def batch_delete(request: Request, tenant: Tenant, actor: Writer, body: Body) -> Response:
+    result = await run_write(request, lambda s: batch.delete(s, tenant=tenant, data=body.data))
     return _batch_result(result, 204)
 
 
@@ -326,12 +353,13 @@ def get_context(context_id: str, session: DbSession, actor: Reader, details: boo
 
 
 @router.post("/jsonldContexts", status_code=201)
-def add_context(request: Request, session: DbSession, actor: Writer, body: JsonBody) -> Response:
-    url = contexts.add_context(session, body=body, base=str(request.base_url))
+async def add_context(request: Request, actor: Writer, body: JsonBody) -> Response:
+    base = str(request.base_url)
+    url = await run_write(request, lambda s: contexts.add_context(s, body=body, base=base))
     return Response(status_code=201, headers={"Location": url})
 
 
 @router.delete("/jsonldContexts/{context_id}", status_code=204)
-def delete_context(context_id: str, session: DbSession, actor: Writer) -> Response:
-    contexts.delete_context(session, key=context_id)
+async def delete_context(request: Request, context_id: str, actor: Writer) -> Response:
+    await run_write(request, lambda s: contexts.delete_context(s, key=context_id))
     return Response(status_code=204)

@@ -20,7 +20,6 @@ from cityos.hub.ngsi import service as store
 from cityos.hub.ngsi.attributes import LOCATION, instances, is_uri, put_instance
 from cityos.hub.ngsi.changes import EntityChange
 from cityos.hub.ngsi.context import Context
-from cityos.hub.ngsi.models import NgsiEntity
 from cityos.hub.ngsi.problems import BAD_REQUEST_DATA, NgsiProblem, problem_of
 
 MAX_BATCH = 1000
@@ -73,7 +72,9 @@ def create(
     return result
 
 
-def _merge(row: NgsiEntity, entity: dict[str, Any], stamp: str, *, overwrite: bool) -> tuple[dict[str, Any], list[str]]:
+def _merge(
+    row: store.Stored, entity: dict[str, Any], stamp: str, *, overwrite: bool
+) -> tuple[dict[str, Any], list[str]]:
     merged = dict(row.data)
     written: list[str] = []
     for name in store.attr_names(entity):
@@ -129,7 +130,7 @@ def upsert(
     return result
 
 
-def _same_type(row: NgsiEntity, entity: dict[str, Any]) -> None:
+def _same_type(row: store.Stored, entity: dict[str, Any]) -> None:
     if entity["type"] != row.type:
         raise Invalid(details=[FieldError("type", N_("The entity exists with another type."))])
 
@@ -193,7 +194,7 @@ def delete(session: Session, *, tenant: str, data: Any) -> BatchResult:
             attrs = store.attr_names(row.data)
             done.append(store.make_change(tenant, "deleted", entity_id, row.type, attrs, None, row.data, now))
             with session.begin_nested():
-                session.delete(row)
+                store.remove(session, row)
         except DomainError as exc:
             result.fail(entity_id, exc)
             continue

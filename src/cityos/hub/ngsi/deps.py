@@ -7,8 +7,9 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Request
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from cityos.core.actor import Actor
+from cityos.core.db import WRITE_INTENT
 from cityos.core.errors import FieldError
-from cityos.core.http import DbSession
+from cityos.core.http import DbSession, get_runtime
 from cityos.core.i18n import N_
 from cityos.hub.ngsi import context as ld
 from cityos.hub.ngsi import contexts
@@ -180,6 +182,35 @@ async def _json(request: Request) -> Any:
 
 
 JsonBody = Annotated[Any, Depends(_json)]
+
+
+# -- writes -----------------------------------------------------------------------------------
+T = TypeVar("T")
+
+
+async def run_write(request: Request, work: Callable[[Session], T]) -> T:
+    """Runs a write and its commit in one worker thread, with the write lock asked up front.
+
+    A request's session (``DbSession``) commits in a second thread hop after the endpoint; on
+    SQLite a write transaction that holds the lock between two hops can starve the few worker
+    threads (the next writers wait for the lock in them) until the busy timeout. Here the lock
+    is taken, used and released within one hop."""
+    factory = get_runtime(request).session_factory
+
+    def job() -> T:
+        session = factory()
+        try:
+            session.connection(execution_options={WRITE_INTENT: True})
+            result = work(session)
+            session.commit()
+            return result
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    return await anyio.to_thread.run_sync(job)
 
 
 # -- representation ---------------------------------------------------------------------------

@@ -10,11 +10,11 @@ never commit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -102,11 +102,45 @@ def write_intent(session: Session) -> None:
         session.connection(execution_options={WRITE_INTENT: True})
 
 
-def load(session: Session, tenant: str, entity_id: str, *, for_update: bool = False) -> NgsiEntity | None:
-    stmt = select(NgsiEntity).where(NgsiEntity.tenant == tenant, NgsiEntity.entity_id == entity_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return session.scalar(stmt)
+_TABLE: Table = NgsiEntity.__table__  # type: ignore[assignment]
+_COLS = _TABLE.c
+_SELECT = select(_COLS.id, _COLS.type, _COLS.data).where(
+    _COLS.tenant == bindparam("t"), _COLS.entity_id == bindparam("e")
+)
+_SELECT_LOCKED = _SELECT.with_for_update()
+_UPDATE = (
+    _TABLE.update()
+    .where(_COLS.id == bindparam("pk"))
+    .values(type=bindparam("type"), data=bindparam("data"), modified_at=bindparam("at"))
+)
+_UPDATE_LOCATED = _UPDATE.values(
+    lon=bindparam("lon"),
+    lat=bindparam("lat"),
+    min_lon=bindparam("min_lon"),
+    min_lat=bindparam("min_lat"),
+    max_lon=bindparam("max_lon"),
+    max_lat=bindparam("max_lat"),
+)
+_DELETE = _TABLE.delete().where(_COLS.id == bindparam("pk"))
+
+
+@dataclass
+class Stored:
+    """A stored entity as the write paths use it (plain Core rows: no ORM on the hot path)."""
+
+    pk: int
+    tenant: str
+    entity_id: str
+    type: str
+    data: dict[str, Any]
+
+
+def load(session: Session, tenant: str, entity_id: str, *, for_update: bool = False) -> Stored | None:
+    locked = for_update and session.get_bind().dialect.name == "postgresql"
+    row = session.connection().execute(_SELECT_LOCKED if locked else _SELECT, {"t": tenant, "e": entity_id}).first()
+    if row is None:
+        return None
+    return Stored(row[0], tenant, entity_id, row[1], row[2])
 
 
 def not_found(entity_id: str) -> NgsiProblem:
@@ -118,18 +152,32 @@ def stamp_now() -> tuple[datetime, str]:
     return now, iso(now)
 
 
-def _locate(row: NgsiEntity, data: dict[str, Any]) -> None:
-    """Fill the spatial pre-filter columns from the ``location`` GeoProperty."""
+def located(data: dict[str, Any]) -> dict[str, float | None]:
+    """The spatial pre-filter columns from the ``location`` GeoProperty."""
     geo = next((i.get("value") for i in instances(data.get(LOCATION)) if isinstance(i.get("value"), dict)), None)
     box = geometry_bbox(geo) if geo else None
-    if box is None:
-        row.lon = row.lat = row.min_lon = row.min_lat = row.max_lon = row.max_lat = None
-        return
-    row.min_lon, row.min_lat, row.max_lon, row.max_lat = box
-    if geo and geo.get("type") == "Point":
-        row.lon, row.lat = float(geo["coordinates"][0]), float(geo["coordinates"][1])
+    if box is None or geo is None:
+        return dict.fromkeys(("lon", "lat", "min_lon", "min_lat", "max_lon", "max_lat"))
+    if geo.get("type") == "Point":
+        lon, lat = float(geo["coordinates"][0]), float(geo["coordinates"][1])
     else:
-        row.lon, row.lat = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        lon, lat = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return {"lon": lon, "lat": lat, "min_lon": box[0], "min_lat": box[1], "max_lon": box[2], "max_lat": box[3]}
+
+
+def _insert(session: Session, tenant: str, entity: dict[str, Any], at: datetime) -> None:
+    """INSERT in a savepoint; IntegrityError when the id is taken (a concurrent create)."""
+    values = {
+        "tenant": tenant,
+        "entity_id": entity["id"],
+        "type": entity["type"],
+        "data": entity,
+        "created_at": at,
+        "modified_at": at,
+        **located(entity),
+    }
+    with session.begin_nested():
+        session.connection().execute(_TABLE.insert().values(**values))
 
 
 def _smart_errors(type_iri: str, entity: dict[str, Any]) -> list[FieldError]:
@@ -266,11 +314,7 @@ def upsert_attributes(
         entity = {"id": entity_id, "type": type_iri, **new_attrs, "createdAt": stamp, "modifiedAt": stamp}
         check_smart(type_iri, entity)
         try:
-            with session.begin_nested():
-                row = NgsiEntity(tenant=tenant, entity_id=entity_id, type=type_iri, data=entity)
-                row.created_at = row.modified_at = now
-                _locate(row, entity)
-                session.add(row)
+            _insert(session, tenant, entity, now)
         except IntegrityError:
             row = load(session, tenant, entity_id, for_update=True)
             if row is None:
@@ -287,13 +331,9 @@ def upsert_attributes(
             current, _ = put_instance(current, item)
         entity[name] = current
     entity["modifiedAt"] = stamp
-    check_smart(row.type, entity)
-    row.data = entity
-    row.modified_at = now
-    if LOCATION in new_attrs:
-        _locate(row, entity)
-    session.flush()
-    change = make_change(tenant, "updated", entity_id, row.type, new_attrs, entity, previous, now, history)
+    change = save(session, row, entity, kind="updated", attrs=new_attrs, at=now, relocate=LOCATION in new_attrs)
+    if not history:
+        change = replace(change, history=False)
     changes.emit(session, [change])
     return change
 
@@ -332,12 +372,8 @@ def insert_entity(session: Session, *, tenant: str, entity: dict[str, Any], at: 
     ensure_tenant(session, tenant)
     if load(session, tenant, entity["id"]) is not None:
         raise NgsiProblem(ALREADY_EXISTS, N_("The entity {id} already exists."), params={"id": entity["id"][:200]})
-    row = NgsiEntity(tenant=tenant, entity_id=entity["id"], type=entity["type"], data=entity)
-    row.created_at = row.modified_at = at
-    _locate(row, entity)
     try:
-        with session.begin_nested():
-            session.add(row)
+        _insert(session, tenant, entity, at)
     except IntegrityError as exc:
         raise NgsiProblem(
             ALREADY_EXISTS, N_("The entity {id} already exists."), params={"id": entity["id"][:200]}
@@ -364,7 +400,7 @@ def retrieve_entity(session: Session, *, tenant: str, entity_id: str, type_iris:
     return row.data
 
 
-def _existing(session: Session, tenant: str, entity_id: str) -> NgsiEntity:
+def _existing(session: Session, tenant: str, entity_id: str) -> Stored:
     if not is_uri(entity_id):
         raise NgsiProblem(BAD_REQUEST_DATA, N_("An entity id must be a URI (urn:ngsi-ld:Type:001)."))
     write_intent(session)
@@ -376,7 +412,7 @@ def _existing(session: Session, tenant: str, entity_id: str) -> NgsiEntity:
 
 def save(
     session: Session,
-    row: NgsiEntity,
+    row: Stored,
     entity: dict[str, Any],
     *,
     kind: ChangeKind,
@@ -384,14 +420,19 @@ def save(
     at: datetime,
     relocate: bool = True,
 ) -> EntityChange:
+    """One UPDATE of the entity (and of its location columns when ``relocate``)."""
     previous = row.data
     check_smart(row.type, entity)
-    row.data = entity
-    row.modified_at = at
+    params: dict[str, Any] = {"pk": row.pk, "type": row.type, "data": entity, "at": at}
     if relocate:
-        _locate(row, entity)
-    session.flush()
+        params.update(located(entity))
+    session.connection().execute(_UPDATE_LOCATED if relocate else _UPDATE, params)
+    row.data = entity
     return make_change(row.tenant, kind, row.entity_id, row.type, attrs, entity, previous, at)
+
+
+def remove(session: Session, row: Stored) -> None:
+    session.connection().execute(_DELETE, {"pk": row.pk})
 
 
 def replace_entity(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> EntityChange:
@@ -415,8 +456,7 @@ def delete_entity(session: Session, *, tenant: str, entity_id: str) -> EntityCha
     row = _existing(session, tenant, entity_id)
     now = utcnow()
     change = make_change(tenant, "deleted", entity_id, row.type, attr_names(row.data), None, row.data, now)
-    session.delete(row)
-    session.flush()
+    remove(session, row)
     changes.emit(session, [change])
     return change
 
@@ -512,7 +552,7 @@ def _patched(
     return fresh
 
 
-def _attr_target(row: NgsiEntity, attr: str, ctx: Context, dataset: Any) -> tuple[str, Any, dict[str, Any]]:
+def _attr_target(row: Stored, attr: str, ctx: Context, dataset: Any) -> tuple[str, Any, dict[str, Any]]:
     if not valid_name(attr) or attr in RESERVED_NAMES:
         raise Invalid(details=[FieldError("attr", N_("This attribute name is not allowed."))])
     name = ctx.expand(attr)
