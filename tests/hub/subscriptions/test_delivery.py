@@ -374,3 +374,17 @@ def test_periodic_subscription_is_sent_by_the_running_deliverer(
             s.execute(delete(NgsiEntity).where(NgsiEntity.tenant == tenant))
             s.execute(delete(NgsiTenant).where(NgsiTenant.name == tenant))
             s.commit()
+
+
+def test_idle_endpoints_are_closed(committed: Factory, tenant: str, receiver: Receiver) -> None:
+    subscribe(committed, tenant, receiver.url)
+    write(committed, tenant, "urn:ngsi-ld:Sensor:1", t=1)
+    d = Deliverer(committed, Settings(poll=0.05, idle=0.2, periodic=False))
+    d.start()
+    try:
+        assert len(receiver.wait(1)) == 1
+        until(lambda: receiver.url not in d.endpoints, timeout=3)
+        write(committed, tenant, "urn:ngsi-ld:Sensor:2", t=2)  # a new worker is made on demand
+        assert len(receiver.wait(2)) == 2
+    finally:
+        d.stop()

@@ -80,6 +80,7 @@ class Settings:
     backoff: float = 2.0
     backoff_cap: float = 300.0
     lease: float = 120.0
+    idle: float = 300.0  # an endpoint's senders and connections are closed after this long unused
     periodic: bool = True  # queue timeInterval notifications
 
 
@@ -159,6 +160,7 @@ class EndpointWorker:
         self.settings = deliverer.settings
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.busy = 0
+        self.used = time.monotonic()
         self.mqtt = uri.startswith("mqtt")
         self.http: httpx.AsyncClient | None = None
         self.link: MqttLink | None = None
@@ -184,6 +186,7 @@ class EndpointWorker:
         while True:
             job = await self.queue.get()
             self.busy += 1
+            self.used = time.monotonic()
             try:
                 outcome = await self.send(job)
                 await self.deliverer.record(job, outcome)
@@ -331,6 +334,7 @@ class Deliverer:
         """Claim what is due and hand it to the endpoints' queues; returns how many."""
         if self.settings.periodic:
             await self._in_db(self._queue_periodic)
+        await self._close_idle()
         full = [uri for uri, w in self.endpoints.items() if w.load >= self.settings.queue_limit]
         jobs: list[Job] = await self._in_db(self._claim, full)
         for job in jobs:
@@ -339,6 +343,12 @@ class Deliverer:
                 worker = self.endpoints[job.uri] = EndpointWorker(self, job.uri)
             worker.queue.put_nowait(job)
         return len(jobs)
+
+    async def _close_idle(self) -> None:
+        since = time.monotonic() - self.settings.idle
+        idle = [uri for uri, w in self.endpoints.items() if not w.load and w.used < since]
+        for uri in idle:
+            await self.endpoints.pop(uri).close()
 
     def _queue_periodic(self) -> None:
         now = self.clock()
