@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import JSONResponse
 
-from cityos.core.db import utcnow
+from cityos.core.db import WRITE_INTENT, utcnow
 from cityos.core.errors import FieldError, Invalid, NotFound, Unauthorized
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_, translate
@@ -179,6 +179,7 @@ def observations(
     session: DbSession, body: Annotated[Any, Body()] = None, x_device_key: DeviceKey = None
 ) -> JSONResponse:
     """A device's readings (one message or a batch); see the module's docstring for the answers."""
+    session.connection(execution_options={WRITE_INTENT: True})  # it will write (SQLite: BEGIN IMMEDIATE)
     try:
         device = devices.by_key(session, x_device_key)
     except NotFound:
