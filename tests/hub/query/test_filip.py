@@ -305,6 +305,12 @@ def test_filip_drives_the_hub_end_to_end(live: Live, inbox: Inbox) -> None:
     assert notification["subscriptionId"] == subscription_id
     entity = next(e for e in notification["data"] if e["id"] == "urn:ngsi-ld:WasteContainer:filip002")
     assert entity["fillingLevel"]["value"] == 0.95
+    # the delivery figures come back through FiLiP's subscription model
+    deadline = time.monotonic() + 15
+    while (cb.get_subscription(subscription_id).notification.timesSent or 0) < 1:
+        assert time.monotonic() < deadline, "timesSent never counted the delivery"
+        time.sleep(0.2)
+    assert cb.get_subscription(subscription_id).notification.lastSuccess
     cb.delete_subscription(subscription_id)
     with pytest.raises(requests.HTTPError):
         cb.get_subscription(subscription_id)
