@@ -119,6 +119,7 @@ def test_duplicate_id_conflicts_and_ids_are_made(session: Session, tenant: str) 
         ({"timeInterval": 60, "watchedAttributes": ["temperature"]}, "timeInterval"),
         ({"status": "active"}, "status"),
         ({"colour": "red"}, "colour"),
+        ({"csf": "a==b"}, "csf"),
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(session: Session, tenant: str, patch: dict, field: str) -> None:

@@ -41,8 +41,6 @@ KNOWN = {
     "notificationTrigger",
     "q",
     "geoQ",
-    "csf",
-    "scopeQ",
     "lang",
     "timeInterval",
     "throttling",
@@ -56,6 +54,7 @@ KNOWN = {
     "modifiedAt",
 }
 READ_ONLY = {"status", "createdAt", "modifiedAt"}
+UNSUPPORTED = {"csf", "scopeQ", "temporalQ", "datasetId", "expires"}
 MAX_PATTERN = 256
 _NAME = re.compile(r"^[^\s<>\"{}|\\^`]+$")
 
@@ -81,6 +80,7 @@ E_QOS = N_("MQTT-QoS must be 0, 1 or 2.")
 E_INTERVAL_WATCH = N_("timeInterval cannot be combined with watchedAttributes or a notification trigger.")
 E_WHAT = N_("Give entities or watchedAttributes.")
 E_UNKNOWN = N_("Unknown member.")
+E_UNSUPPORTED = N_("This member is not supported by this broker.")
 E_READ_ONLY = N_("This member is set by the broker.")
 E_ID_CHANGE = N_("The id of a subscription cannot be changed.")
 
@@ -302,7 +302,9 @@ def parse(
         raise Invalid(details=[FieldError("body", E_OBJECT)])
     spec: dict[str, Any] = dict(current or {})
     for key in body:
-        if key not in KNOWN:
+        if key in UNSUPPORTED:
+            reader.fail(key, E_UNSUPPORTED)
+        elif key not in KNOWN:
             reader.fail(key, E_UNKNOWN)
         elif key in READ_ONLY:
             reader.fail(key, E_READ_ONLY)
