@@ -32,7 +32,7 @@ def test_home_lists_types_with_counts_and_entities(
     assert 'data-testid="types-chart"' in html
     assert 'data-type="WasteContainer">3<' in html
     assert 'data-type="ParkingSpot">2<' in html
-    assert "6 entities found." in html
+    assert "Entities found: 6" in html
     data = page_data(html)
     assert data["chart"] == {"names": ["WasteContainer", "ParkingSpot", "Kiosk"], "counts": [3, 2, 1]}
     # the three containers have a location: they are on the map
@@ -50,7 +50,7 @@ def test_type_filter_q_and_geo(client: TestClient, session: Session, officer: in
     sign_in(client, session, officer)
     r = client.get("/hub", params={"tenant": "qtest", "type": "WasteContainer", "q": "fillingLevel>0.5"})
     assert r.status_code == 200
-    assert "2 entities found." in r.text
+    assert "Entities found: 2" in r.text
     assert "urn:ngsi-ld:WasteContainer:q2" in r.text
     assert "urn:ngsi-ld:WasteContainer:q1" not in r.text
     r = client.get(
@@ -64,7 +64,7 @@ def test_type_filter_q_and_geo(client: TestClient, session: Session, officer: in
         },
     )
     assert r.status_code == 200
-    assert "1 entities found." in r.text
+    assert "Entities found: 1" in r.text
     assert "urn:ngsi-ld:WasteContainer:q2" in r.text
     r = client.get("/hub", params={"tenant": "qtest", "q": 'status=="occupied"'})
     assert "urn:ngsi-ld:ParkingSpot:q2" in r.text
@@ -111,7 +111,7 @@ def test_paging(client: TestClient, session: Session, officer: int) -> None:
         )
     sign_in(client, session, officer)
     r = client.get("/hub?tenant=qpages")
-    assert "45 entities found." in r.text
+    assert "Entities found: 45" in r.text
     assert "Page 1 of 3" in r.text
     assert "urn:ngsi-ld:Counter:019" in r.text
     assert "urn:ngsi-ld:Counter:020" not in r.text
@@ -119,7 +119,7 @@ def test_paging(client: TestClient, session: Session, officer: int) -> None:
     assert "urn:ngsi-ld:Counter:044" in r.text
     assert "urn:ngsi-ld:Counter:039" not in r.text
     r = client.get("/hub", params={"tenant": "qpages", "q": "n>=10", "page": 2})
-    assert "35 entities found." in r.text
+    assert "Entities found: 35" in r.text
     assert "urn:ngsi-ld:Counter:030" in r.text
     assert "urn:ngsi-ld:Counter:029" not in r.text
 
