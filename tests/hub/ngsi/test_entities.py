@@ -211,3 +211,30 @@ def test_permissions(client: TestClient, auth: dict[str, str], reader: dict[str,
     assert client.get(f"{BASE}/entities/urn:ngsi-ld:Thing:001", headers=reader).status_code == 200
     assert client.get(f"{BASE}/entities/urn:ngsi-ld:Thing:001", headers=nobody).status_code == 403
     assert client.delete(f"{BASE}/entities/urn:ngsi-ld:Thing:001", headers=reader).status_code == 403
+
+
+def test_bad_input_on_every_write_path(client: TestClient, auth: dict[str, str]) -> None:
+    _create(client, auth, _entity())
+    url = f"{BASE}/entities/urn:ngsi-ld:Thing:001"
+    before = client.get(url, params={"options": "sysAttrs"}, headers=auth).json()
+    bad_attr = {"temperature": {"type": "Property"}, "fine": {"value": 1}}
+    cases = [
+        client.post(f"{url}/attrs", json=bad_attr, headers=auth),
+        client.post(f"{url}/attrs", json={}, headers=auth),
+        client.post(f"{url}/attrs", params={"options": "nope"}, json={"a": 1}, headers=auth),
+        client.patch(f"{url}/attrs", json=bad_attr, headers=auth),
+        client.patch(f"{url}/attrs", json=[1, 2], headers=auth),
+        client.patch(url, json={"temperature": {"type": "Relationship", "object": "x y"}, "fine": 1}, headers=auth),
+        client.patch(url, json={"type": "Other"}, headers=auth),
+        client.put(url, json={"type": "Thing", "location": {"type": "GeoProperty", "value": [1, 2]}}, headers=auth),
+        client.put(f"{url}/attrs/temperature", json={"type": "Nope", "value": 1}, headers=auth),
+        client.delete(f"{url}/attrs/temperature", params={"datasetId": "not a uri"}, headers=auth),
+        client.post(f"{BASE}/entityOperations/upsert", params={"options": "update,replace"}, json=[], headers=auth),
+        client.post(f"{BASE}/entityOperations/update", json={"id": "x"}, headers=auth),
+    ]
+    for r in cases:
+        assert r.status_code == 400, (r.request.method, r.request.url, r.text)
+        assert r.json()["type"].startswith(ERR)
+    assert client.patch(f"{BASE}/entities/bad/attrs/x", json={"value": 1}, headers=auth).status_code == 400
+    after = client.get(url, params={"options": "sysAttrs"}, headers=auth).json()
+    assert after == before  # nothing was written
