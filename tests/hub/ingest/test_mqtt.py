@@ -1,7 +1,8 @@
 """The MQTT bridge against the real Mosquitto (127.0.0.1:1883): signed messages end to end,
 bad signatures and unknown devices refused with a reason, a duplicate QoS 1 delivery (also a
 redelivery after the hub committed but never acknowledged) stores one observation, and a full
-queue holds the broker back instead of growing.
+queue holds the broker back instead of growing; and two writers (HTTP and MQTT, say) racing on
+the same message ids store them once.
 
 The bridge's writer commits in its own transactions, so these tests use sessions on the engine
 (real commits) and delete what they made afterwards."""
@@ -301,3 +302,35 @@ def test_the_server_starts_the_bridge_when_a_broker_is_configured(live: Live, en
         device.close()
         stop()
     assert mqtt.running() is None
+
+
+def test_two_writers_racing_on_the_same_messages_store_them_once(live: Live) -> None:
+    import threading
+
+    from cityos.core.db import WRITE_INTENT
+    from cityos.hub.ingest import pipeline
+    from cityos.hub.ingest.pipeline import Inbound
+
+    device_id, _ = live.devices["mq-bin-1"]
+    batch = [Inbound("mqtt", device_id, {"mid": f"race-{i}", "values": {"fill": i}}) for i in range(50)]
+    statuses: list[str] = []
+    start = threading.Barrier(2)
+
+    def write() -> None:
+        start.wait()
+        with live.factory() as s:
+            s.connection(execution_options={WRITE_INTENT: True})
+            statuses.extend(o.status for o in pipeline.process(s, batch))
+            s.commit()
+
+    threads = [threading.Thread(target=write) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(set(statuses)) == ["accepted", "duplicate"]
+    assert statuses.count("accepted") == 50
+    assert live.count(IngestMessage, IngestMessage.device_id == device_id) == 50
+    with live.factory() as s:
+        code = s.scalar(select(Device.code).where(Device.id == device_id))
+    assert live.count(SensorObservation, SensorObservation.source == code) == 50
