@@ -104,6 +104,11 @@ def test_a_device_posts_one_message(client: TestClient, session: Session, iw: In
     assert _count(session) == 1
     stats = client.get("/api/v1/hub/ingest/stats", headers=bearer(iw.officer.account_id)).json()  # type: ignore[arg-type]
     assert (stats["accepted"], stats["duplicates"], stats["rejected"]) == (1, 1, {"invalid": 1})  # counted, not dropped
+    officer = bearer(iw.officer.account_id)  # type: ignore[arg-type]
+    naive = client.get("/api/v1/hub/ingest/stats?since=2026-12-01T00:00:00", headers={**officer, **ZH})
+    assert naive.status_code == 422
+    assert _fields(naive) == {"since": "时间须带时区，如 2026-12-01T08:00:00Z。"}
+    assert client.get("/api/v1/hub/ingest/stats?since=soon", headers=officer).status_code == 422
     assert stats["latest_rejections"][0]["fields"] == [
         {"field": "values.door", "message": "Must be one of: closed, open, forced."}
     ]
