@@ -208,21 +208,23 @@ def browse(
     total = 0
     scanned = 0
     truncated = False
-    stmt = base.order_by(NgsiEntity.entity_id).execution_options(yield_per=SCAN_BATCH)
-    for entity in session.scalars(stmt):
+    columns = (NgsiEntity.entity_id, NgsiEntity.type, NgsiEntity.data, NgsiEntity.lon, NgsiEntity.lat)
+    stmt = base.with_only_columns(*columns, NgsiEntity.modified_at).order_by(NgsiEntity.entity_id)
+    for entity_id, kind, data, lon, lat, modified in session.execute(stmt.execution_options(yield_per=SCAN_BATCH)):
         scanned += 1
         if scanned > MAX_SCAN:
             truncated = True
             break
-        data = entity.data if isinstance(entity.data, dict) else {}
+        if not isinstance(data, dict):
+            continue
         if predicate is not None and not predicate.matches(data):
             continue
         if geo is not None and not geo.matches(data):
             continue
         if offset <= total < offset + limit:
-            rows.append(_row(entity))
-        if len(matched_points) < max_points and entity.lon is not None and entity.lat is not None:
-            matched_points.append(Point(entity.entity_id, entity.type, float(entity.lon), float(entity.lat)))
+            rows.append(EntityRow(str(entity_id), str(kind), data, lon, lat, modified))
+        if len(matched_points) < max_points and lon is not None and lat is not None:
+            matched_points.append(Point(str(entity_id), str(kind), float(lon), float(lat)))
         total += 1
     return Page(rows, total, truncated, matched_points)
 
