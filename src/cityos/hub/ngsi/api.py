@@ -11,9 +11,10 @@ from starlette.responses import Response
 
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_, translate
-from cityos.hub.ngsi import batch, contexts, search
+from cityos.hub.ngsi import attribute_ops, batch, contexts, search
 from cityos.hub.ngsi import representation as rep
 from cityos.hub.ngsi import service as store
+from cityos.hub.ngsi.attribute_ops import WriteResult
 from cityos.hub.ngsi.attributes import LOCATION
 from cityos.hub.ngsi.context import Context
 from cityos.hub.ngsi.deps import (
@@ -31,7 +32,6 @@ from cityos.hub.ngsi.deps import (
     run_write,
 )
 from cityos.hub.ngsi.problems import NgsiRoute
-from cityos.hub.ngsi.service import WriteResult
 
 router = APIRouter(prefix="/ngsi-ld/v1", route_class=NgsiRoute, tags=["ngsi-ld"])
 
@@ -176,7 +176,8 @@ async def replace_entity(request: Request, entity_id: str, tenant: Tenant, actor
 @router.patch("/entities/{entity_id}", status_code=204)
 async def merge_entity(request: Request, entity_id: str, tenant: Tenant, actor: Writer, body: Body) -> Response:
     await run_write(
-        request, lambda s: store.merge_entity(s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context)
+        request,
+        lambda s: attribute_ops.merge_entity(s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context),
     )
     return Response(status_code=204)
 
@@ -194,7 +195,7 @@ async def append_attrs(
     opts = rep.parse_options(options, WRITE_OPTIONS)
     result = await run_write(
         request,
-        lambda s: store.append_attrs(
+        lambda s: attribute_ops.append_attrs(
             s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context, overwrite="noOverwrite" not in opts
         ),
     )
@@ -204,7 +205,8 @@ async def append_attrs(
 @router.patch("/entities/{entity_id}/attrs", status_code=204)
 async def update_attrs(request: Request, entity_id: str, tenant: Tenant, actor: Writer, body: Body) -> Response:
     result = await run_write(
-        request, lambda s: store.update_attrs(s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context)
+        request,
+        lambda s: attribute_ops.update_attrs(s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context),
     )
     return _write_result(result, body.context)
 
@@ -215,7 +217,7 @@ async def patch_attribute(
 ) -> Response:
     await run_write(
         request,
-        lambda s: store.patch_attribute(
+        lambda s: attribute_ops.patch_attribute(
             s, tenant=tenant, entity_id=entity_id, attr=attr, body=body.data, ctx=body.context
         ),
     )
@@ -228,7 +230,7 @@ async def replace_attribute(
 ) -> Response:
     await run_write(
         request,
-        lambda s: store.replace_attribute(
+        lambda s: attribute_ops.replace_attribute(
             s, tenant=tenant, entity_id=entity_id, attr=attr, body=body.data, ctx=body.context
         ),
     )
@@ -248,7 +250,7 @@ async def delete_attribute(
 ) -> Response:
     await run_write(
         request,
-        lambda s: store.delete_attribute(
+        lambda s: attribute_ops.delete_attribute(
             s, tenant=tenant, entity_id=entity_id, attr=attr, ctx=ctx, dataset_id=datasetId, delete_all=deleteAll
         ),
     )

@@ -10,7 +10,7 @@ never commit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,8 +32,6 @@ from cityos.hub.ngsi.attributes import (
     instances,
     is_uri,
     iso,
-    pack,
-    patch_instance,
     put_instance,
     valid_name,
 )
@@ -272,15 +270,6 @@ def normalize_entity(raw: Any, ctx: Context, now: str, *, prefix: str = "") -> d
     return {"id": entity_id, "type": type_iri, **attrs, "createdAt": now, "modifiedAt": now}
 
 
-@dataclass
-class WriteResult:
-    """What an attribute operation did: the written attributes and those it left (207)."""
-
-    updated: list[str] = field(default_factory=list)
-    not_updated: list[tuple[str, str]] = field(default_factory=list)  # (expanded name, reason msgid)
-    change: EntityChange | None = None
-
-
 # -- the store API (for ingest, devices, demo …) -----------------------------------------------
 def upsert_attributes(
     session: Session,
@@ -400,7 +389,7 @@ def retrieve_entity(session: Session, *, tenant: str, entity_id: str, type_iris:
     return row.data
 
 
-def _existing(session: Session, tenant: str, entity_id: str) -> Stored:
+def existing(session: Session, tenant: str, entity_id: str) -> Stored:
     if not is_uri(entity_id):
         raise NgsiProblem(BAD_REQUEST_DATA, N_("An entity id must be a URI (urn:ngsi-ld:Type:001)."))
     write_intent(session)
@@ -437,7 +426,7 @@ def remove(session: Session, row: Stored) -> None:
 
 def replace_entity(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> EntityChange:
     """PUT /entities/{id}: every attribute replaced; the id stays, the type may be restated."""
-    row = _existing(session, tenant, entity_id)
+    row = existing(session, tenant, entity_id)
     now, stamp = stamp_now()
     if isinstance(body, dict):
         body = {**body, "id": body.get("id", entity_id), "type": body.get("type", ctx.compact(row.type))}
@@ -453,236 +442,9 @@ def replace_entity(session: Session, *, tenant: str, entity_id: str, body: Any, 
 
 
 def delete_entity(session: Session, *, tenant: str, entity_id: str) -> EntityChange:
-    row = _existing(session, tenant, entity_id)
+    row = existing(session, tenant, entity_id)
     now = utcnow()
     change = make_change(tenant, "deleted", entity_id, row.type, attr_names(row.data), None, row.data, now)
     remove(session, row)
-    changes.emit(session, [change])
-    return change
-
-
-def _fragment(body: Any, ctx: Context, stamp: str) -> dict[str, Any]:
-    if not isinstance(body, dict) or not body:
-        raise Invalid(details=[FieldError("body", N_("Send the attributes as a JSON object."))])
-    if "id" in body or "type" in body:
-        body = {k: v for k, v in body.items() if k not in ("id", "type")}
-    attrs, errors = normalize_attrs(body, ctx, stamp)
-    if errors:
-        raise Invalid(details=errors)
-    if not attrs:
-        raise Invalid(details=[FieldError("body", N_("Send at least one attribute."))])
-    return attrs
-
-
-def append_attrs(
-    session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context, overwrite: bool = True
-) -> WriteResult:
-    """POST /entities/{id}/attrs: adds attributes (replacing same-datasetId instances unless
-    ``noOverwrite``)."""
-    row = _existing(session, tenant, entity_id)
-    now, stamp = stamp_now()
-    attrs = _fragment(body, ctx, stamp)
-    entity = dict(row.data)
-    result = WriteResult()
-    for name, attr in attrs.items():
-        current = entity.get(name)
-        wrote = False
-        for item in instances(attr):
-            current, ok = put_instance(current, item, overwrite=overwrite)
-            wrote = wrote or ok
-        if wrote:
-            entity[name] = current
-            result.updated.append(name)
-        else:
-            result.not_updated.append((name, N_("The attribute exists and noOverwrite was asked.")))
-    if result.updated:
-        entity["modifiedAt"] = stamp
-        result.change = save(
-            session, row, entity, kind="updated", attrs=result.updated, at=now, relocate=LOCATION in result.updated
-        )
-        changes.emit(session, [result.change])
-    return result
-
-
-def update_attrs(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> WriteResult:
-    """PATCH /entities/{id}/attrs: replaces existing attribute instances only."""
-    row = _existing(session, tenant, entity_id)
-    now, stamp = stamp_now()
-    attrs = _fragment(body, ctx, stamp)
-    entity = dict(row.data)
-    result = WriteResult()
-    for name, attr in attrs.items():
-        current = entity.get(name)
-        if current is None:
-            result.not_updated.append((name, N_("The entity has no such attribute.")))
-            continue
-        wrote = False
-        for item in instances(attr):
-            if any(i.get("datasetId") == item.get("datasetId") for i in instances(current)):
-                current, _ = put_instance(current, item)
-                wrote = True
-        if wrote:
-            entity[name] = current
-            result.updated.append(name)
-        else:
-            result.not_updated.append((name, N_("The entity has no instance of the attribute with that datasetId.")))
-    if result.updated:
-        entity["modifiedAt"] = stamp
-        result.change = save(
-            session, row, entity, kind="updated", attrs=result.updated, at=now, relocate=LOCATION in result.updated
-        )
-        changes.emit(session, [result.change])
-    return result
-
-
-def _patched(
-    target: dict[str, Any], fragment: dict[str, Any], name: str, ctx: Context, stamp: str, field_name: str
-) -> dict[str, Any]:
-    """``target`` with the members of ``fragment`` (a partial attribute), normalized again."""
-    if not isinstance(fragment, dict):
-        fragment = {"value": fragment}
-    kind = fragment.get("type", target.get("type"))
-    merged = {k: v for k, v in patch_instance(target, fragment, stamp).items() if k not in ("createdAt", "modifiedAt")}
-    merged["type"] = kind
-    norm = Normalizer(ctx.expand, stamp)
-    fresh = norm.instance(field_name, merged, name=name)
-    if norm.errors or fresh is None:
-        raise Invalid(details=norm.errors)
-    fresh["createdAt"] = target.get("createdAt", stamp)
-    return fresh
-
-
-def _attr_target(row: Stored, attr: str, ctx: Context, dataset: Any) -> tuple[str, Any, dict[str, Any]]:
-    if not valid_name(attr) or attr in RESERVED_NAMES:
-        raise Invalid(details=[FieldError("attr", N_("This attribute name is not allowed."))])
-    name = ctx.expand(attr)
-    current = row.data.get(name)
-    target = next((i for i in instances(current) if i.get("datasetId") == dataset), None)
-    if target is None:
-        raise NgsiProblem(RESOURCE_NOT_FOUND, N_("The entity has no attribute {attr}."), params={"attr": attr[:100]})
-    return name, current, target
-
-
-def patch_attribute(
-    session: Session, *, tenant: str, entity_id: str, attr: str, body: Any, ctx: Context
-) -> EntityChange:
-    """PATCH /entities/{id}/attrs/{attr}: the fragment's members replace those of the instance
-    (its datasetId's, the default one otherwise); the attribute must exist."""
-    if not isinstance(body, dict) or not body:
-        raise Invalid(details=[FieldError("body", N_("Send the attribute as a JSON object."))])
-    row = _existing(session, tenant, entity_id)
-    now, stamp = stamp_now()
-    name, current, target = _attr_target(row, attr, ctx, body.get("datasetId"))
-    fresh = _patched(target, body, name, ctx, stamp, "body")
-    entity = dict(row.data)
-    entity[name], _ = put_instance(current, fresh)
-    entity["modifiedAt"] = stamp
-    change = save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
-    changes.emit(session, [change])
-    return change
-
-
-def replace_attribute(
-    session: Session, *, tenant: str, entity_id: str, attr: str, body: Any, ctx: Context
-) -> EntityChange:
-    """PUT /entities/{id}/attrs/{attr}: the instance replaced whole; the attribute must exist."""
-    if not isinstance(body, dict) or not body:
-        raise Invalid(details=[FieldError("body", N_("Send the attribute as a JSON object."))])
-    row = _existing(session, tenant, entity_id)
-    now, stamp = stamp_now()
-    name, current, target = _attr_target(row, attr, ctx, body.get("datasetId"))
-    norm = Normalizer(ctx.expand, stamp)
-    fresh = norm.instance("body", body, name=name)
-    if norm.errors or fresh is None:
-        raise Invalid(details=norm.errors)
-    entity = dict(row.data)
-    entity[name], _ = put_instance(current, fresh)
-    entity["modifiedAt"] = stamp
-    change = save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
-    changes.emit(session, [change])
-    return change
-
-
-NULL = "urn:ngsi-ld:null"
-
-
-def merge_entity(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> EntityChange:
-    """PATCH /entities/{id} (merge-patch): attributes given are merged member by member into
-    the existing ones or added; ``null`` / ``"urn:ngsi-ld:null"`` deletes an attribute."""
-    if not isinstance(body, dict) or not body:
-        raise Invalid(details=[FieldError("body", N_("Send the attributes as a JSON object."))])
-    row = _existing(session, tenant, entity_id)
-    now, stamp = stamp_now()
-    if "type" in body and ctx.expand(str(body["type"])) != row.type:
-        raise Invalid(details=[FieldError("type", N_("The entity exists with another type."))])
-    entity = dict(row.data)
-    written: list[str] = []
-    errors: list[FieldError] = []
-    for key, value in body.items():
-        if key in ("id", "type", "@context"):
-            continue
-        if key in RESERVED_NAMES or not valid_name(key):
-            errors.append(FieldError(key[:60], N_("This attribute name is not allowed.")))
-            continue
-        name = ctx.expand(key)
-        if value is None or value == NULL:
-            if name in entity:
-                del entity[name]
-                written.append(name)
-            continue
-        current = entity.get(name)
-        dataset = value.get("datasetId") if isinstance(value, dict) else None
-        target = next((i for i in instances(current) if i.get("datasetId") == dataset), None)
-        try:
-            if target is not None and not isinstance(value, list):
-                fresh: Any = _patched(target, value, name, ctx, stamp, key)
-            else:
-                norm = Normalizer(ctx.expand, stamp)
-                fresh = norm.attribute(key, value, name=name)
-                if norm.errors or fresh is None:
-                    raise Invalid(details=norm.errors)
-        except Invalid as exc:
-            errors.extend(exc.details)
-            continue
-        for item in instances(fresh):
-            current, _ = put_instance(current, item)
-        entity[name] = current
-        written.append(name)
-    if errors:
-        raise Invalid(details=errors)
-    entity["modifiedAt"] = stamp
-    change = save(session, row, entity, kind="updated", attrs=written, at=now)
-    changes.emit(session, [change])
-    return change
-
-
-def delete_attribute(
-    session: Session,
-    *,
-    tenant: str,
-    entity_id: str,
-    attr: str,
-    ctx: Context,
-    dataset_id: str | None = None,
-    delete_all: bool = False,
-) -> EntityChange:
-    """DELETE /entities/{id}/attrs/{attr}: one instance (the default or ``datasetId``'s), or all."""
-    if dataset_id is not None and not is_uri(dataset_id):
-        raise Invalid(details=[FieldError("datasetId", N_("Must be a URI."))])
-    row = _existing(session, tenant, entity_id)
-    now, stamp = stamp_now()
-    name = ctx.expand(attr)
-    current = instances(row.data.get(name))
-    kept = [] if delete_all else [i for i in current if i.get("datasetId") != dataset_id]
-    if not current or len(kept) == len(current):
-        raise NgsiProblem(RESOURCE_NOT_FOUND, N_("The entity has no attribute {attr}."), params={"attr": attr[:100]})
-    entity = dict(row.data)
-    packed = pack(kept)
-    if packed is None:
-        del entity[name]
-    else:
-        entity[name] = packed
-    entity["modifiedAt"] = stamp
-    change = save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
     changes.emit(session, [change])
     return change
