@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from cityos.core.actor import Actor
-from cityos.core.db import WRITE_INTENT
 from cityos.core.errors import FieldError
 from cityos.core.http import DbSession, get_runtime
 from cityos.core.i18n import N_
 from cityos.hub.ngsi import context as ld
 from cityos.hub.ngsi import contexts
 from cityos.hub.ngsi.problems import BAD_REQUEST_DATA, INVALID_REQUEST, NOT_ACCEPTABLE, NgsiProblem
+from cityos.hub.ngsi.writer import GroupWriter
 from cityos.identity.deps import CurrentActor
 
 TENANT_HEADER = "NGSILD-Tenant"
@@ -189,28 +189,21 @@ T = TypeVar("T")
 
 
 async def run_write(request: Request, work: Callable[[Session], T]) -> T:
-    """Runs a write and its commit in one worker thread, with the write lock asked up front.
+    """Runs a write and its commit in one worker thread, with the write lock asked up front,
+    together with the writes that arrive meanwhile (group commit, see ``writer.py``).
 
     A request's session (``DbSession``) commits in a second thread hop after the endpoint; on
     SQLite a write transaction that holds the lock between two hops can starve the few worker
     threads (the next writers wait for the lock in them) until the busy timeout. Here the lock
     is taken, used and released within one hop."""
     factory = get_runtime(request).session_factory
-
-    def job() -> T:
-        session = factory()
-        try:
-            session.connection(execution_options={WRITE_INTENT: True})
-            result = work(session)
-            session.commit()
-            return result
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-    return await anyio.to_thread.run_sync(job)
+    state = request.app.state
+    group: GroupWriter | None = getattr(state, "ngsi_writer", None)
+    if group is None or group.factory is not factory:
+        group = GroupWriter(factory)
+        state.ngsi_writer = group
+    result: T = await group.submit(work)
+    return result
 
 
 # -- representation ---------------------------------------------------------------------------
