@@ -146,9 +146,9 @@ def test_loader_limits(server: ContextServer) -> None:
     expired.document(urls[2])
     expired.document(urls[2])
     assert expired.fetches == 2
-    strict = ld.ContextLoader()
-    with pytest.raises(NgsiProblem):
-        strict.document(urls[0])  # a private address is not fetched by default
+    for strict in (ld.ContextLoader(), ld.ContextLoader(allow_private=False)):
+        with pytest.raises(NgsiProblem):
+            strict.document(urls[0])  # a private address is not fetched by default
     not_json = server.put("/bad.jsonld", b"not json")
     with pytest.raises(NgsiProblem):
         loader.document(not_json)

@@ -89,7 +89,8 @@ class ContextLoader:
 
     The cache is an LRU bounded both in entries and in bytes; each entry lives ``ttl`` seconds.
     A document larger than ``max_document`` bytes, slower than ``timeout`` seconds, not JSON, or
-    at a private/loopback address (unless ``allow_private``) is not available."""
+    at a private/loopback address (unless ``allow_private``; None: the setting
+    ``ngsi_context_allow_private``) is not available."""
 
     def __init__(
         self,
@@ -99,7 +100,7 @@ class ContextLoader:
         ttl: float = 3600.0,
         max_document: int = 512 * 1024,
         timeout: float = 3.0,
-        allow_private: bool = False,
+        allow_private: bool | None = None,
     ) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
@@ -180,7 +181,7 @@ class ContextLoader:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise unavailable(url, N_("Only http and https context URLs can be fetched."))
-        if self.allow_private:
+        if self.allow_private or (self.allow_private is None and _private_allowed()):
             return
         try:
             infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
@@ -218,6 +219,12 @@ class ContextLoader:
         if not isinstance(doc, dict) or "@context" not in doc:
             raise unavailable(url, N_("The document has no @context member."))
         return doc, size
+
+
+def _private_allowed() -> bool:
+    from cityos.core.settings import get_settings
+
+    return bool(getattr(get_settings(), "ngsi_context_allow_private", False))
 
 
 LOADER = ContextLoader()
