@@ -123,10 +123,12 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     # Rate limits and the actor cache are per process; tests must not inherit each other's.
+    from cityos.hub.apps import ratelimit as app_ratelimit
     from cityos.identity.deps import actor_cache
     from cityos.identity.ratelimit import limiter
 
     limiter.reset()
+    app_ratelimit.reset()
     actor_cache.forget()
 
 

@@ -107,6 +107,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = runtime
         subscribe_all(runtime.bus)
     errors.install(app)
+    from cityos.hub.apps import ratelimit as app_ratelimit
+
+    app_ratelimit.install(app)  # per-app rate limits, inside the request context installed next
     middleware.install(app)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -30,6 +30,11 @@ def test_register_with_key_and_report_state(session: Session) -> None:
     assert devices.by_key(session, made.key).id == made.device.id
     with pytest.raises(NotFound):
         devices.by_key(session, "dk_wrong")
+    rotated = devices.new_key(session, made.device)
+    assert rotated != made.key
+    assert devices.by_key(session, rotated).id == made.device.id
+    with pytest.raises(NotFound):
+        devices.by_key(session, made.key)
     devices.record_state(session, made.device, status="alarm", state={"door": "forced"})
     devices.record_state(session, made.device, state={"battery": 0.9})
     assert made.device.state == {"door": "forced", "battery": 0.9}

@@ -132,6 +132,20 @@ def only_read(session: Session) -> bool:
     return not session.connection().info.get(_WROTE, True)
 
 
+def take_write_lock(session: Session) -> None:
+    """On SQLite, make the transaction a writer before it reads what its write depends on.
+
+    A deferred SQLite transaction that has only read cannot become a writer once another
+    connection has committed ("database is locked", whatever the busy timeout), so a read-only
+    transaction is ended (nothing is lost: it wrote nothing) and a ``BEGIN IMMEDIATE`` one
+    started, which waits for the write lock instead. PostgreSQL needs nothing."""
+    if session.get_bind().dialect.name != "sqlite" or session.in_nested_transaction() or not only_read(session):
+        return
+    if session.in_transaction():
+        session.rollback()
+    session.connection(execution_options={WRITE_INTENT: True})
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # The data hub's MQTT bridge (the production path for devices); None: HTTP ingest only.
     mqtt_url: str | None = None
     mqtt_topic_prefix: str = "cityos"
+    # JSON-LD contexts named in a Link header are fetched; private and loopback addresses are
+    # refused unless an intranet deployment hosts its contexts there (SSRF otherwise).
+    ngsi_context_allow_private: bool = False
     log_level: str = "INFO"
     # Threads that run request handlers (blocking database work). Few threads beat many on
     # SQLite, where the work is CPU-bound and threads only fight over the GIL; PostgreSQL

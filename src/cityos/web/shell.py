@@ -57,6 +57,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/emergency/command", N_("Emergency command"), "campaign:read"),
     NavItem("/emergency/addressbook", N_("Address book"), ("campaign:read", "campaign:task")),
     NavItem("/emergency/broadcasts", N_("Broadcasts"), "broadcast:send"),
+    NavItem("/apps", N_("App square"), None),
     NavItem("/hub", N_("Data hub"), "hub:read"),
     NavItem("/hub/subscriptions", N_("Subscriptions"), "hub:subscribe"),
     NavItem("/hub/devices", N_("IoT devices"), "device:manage"),

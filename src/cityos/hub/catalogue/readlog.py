@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
-from cityos.core.db import WRITE_INTENT, only_read, utcnow
+from cityos.core.db import take_write_lock, utcnow
 from cityos.core.errors import Forbidden
 from cityos.core.pagination import PageParams, fetch_page
 from cityos.hub.catalogue.models import Dataset, ReadLogEntry, ReadLogHead
@@ -56,21 +56,6 @@ def content(row: ReadLogEntry) -> dict[str, Any]:
 def digest(row: ReadLogEntry, prev_hash: str) -> str:
     canonical = json.dumps(content(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((canonical + prev_hash).encode("utf-8")).hexdigest()
-
-
-def take_write_lock(session: Session) -> None:
-    """On SQLite, make the transaction a writer before it reads what the append depends on.
-
-    A deferred SQLite transaction that has only read cannot become a writer once another
-    connection has committed ("database is locked", whatever the busy timeout), so a read-only
-    transaction is ended (nothing is lost: it wrote nothing) and a ``BEGIN IMMEDIATE`` one
-    started, which waits for the write lock instead. PostgreSQL needs nothing: the head row's
-    lock orders the appends."""
-    if session.get_bind().dialect.name != "sqlite" or session.in_nested_transaction() or not only_read(session):
-        return
-    if session.in_transaction():
-        session.rollback()
-    session.connection(execution_options={WRITE_INTENT: True})
 
 
 def _head(session: Session) -> ReadLogHead:

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
-from cityos.core.db import utcnow
+from cityos.core.db import take_write_lock, utcnow
 from cityos.core.errors import FieldError, Forbidden, Invalid
 from cityos.core.i18n import N_
 from cityos.core.settings import get_settings
@@ -120,7 +120,7 @@ def read_records(
     """One page of rows, projected to what the reader may see; logged in the read log."""
     actor.require("dataset:read")
     _bounds(offset, limit, max_limit)
-    readlog.take_write_lock(session)  # the grant is checked inside the transaction that logs the read
+    take_write_lock(session)  # the grant is checked inside the transaction that logs the read
     dataset = get_dataset(session, actor, code)
     now = now or utcnow()
     access = access_for(session, actor, dataset, now=now)

@@ -7,7 +7,6 @@ NGSI-LD entity is ingest's own. Plain functions taking a session; they flush, ne
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,13 +17,12 @@ from cityos.core.actor import Actor, subtree_clause
 from cityos.core.db import utcnow
 from cityos.core.errors import FieldError, Invalid, NotFound
 from cityos.core.i18n import N_
-from cityos.core.runtime import blind_index, field_cipher
+from cityos.core.runtime import field_cipher
 from cityos.hub.ingest import stores
 from cityos.hub.ingest.models import DeviceProfile, IngestBinding, IngestRejection, IngestTally
 from cityos.hub.ingest.profiles import Profile, iso
 from cityos.places.devices import service as devices
 from cityos.places.devices.models import Device, DeviceStatus
-from cityos.places.devices.service import _KEY_PURPOSE  # the registry's key hash purpose
 from cityos.places.models import Region
 
 PERMISSION = "device:manage"
@@ -178,8 +176,7 @@ def get_device(session: Session, actor: Actor, *, device_id: int) -> DeviceRow:
 def rotate_key(session: Session, actor: Actor, *, device_id: int) -> str:
     """A new key for the device (shown once); the old one stops working at once."""
     row = get_device(session, actor, device_id=device_id)
-    key = f"dk_{secrets.token_urlsafe(24)}"
-    row.device.key_hash = blind_index().digest(key, purpose=_KEY_PURPOSE)
+    key = devices.new_key(session, row.device)
     row.binding.key_enc = field_cipher().encrypt(key, context=KEY_CONTEXT)
     session.flush()
     return key

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
-from cityos.core.db import utcnow
+from cityos.core.db import take_write_lock, utcnow
 from cityos.core.errors import Conflict, NotFound
 from cityos.hub.ngsi.changes import EntityChange
 from cityos.hub.subscriptions import contexts, matching, render, spec
@@ -181,6 +181,7 @@ def create(
 def update_subscription(
     session: Session, actor: Actor, *, tenant: str, subscription_id: str, body: Any, expand: Callable[[str], str]
 ) -> HubSubscription:
+    take_write_lock(session)  # the deliverer commits meanwhile; on SQLite a late write would be refused
     row = get(session, actor, tenant=tenant, subscription_id=subscription_id)
     data = spec.parse(body, expand, now=utcnow(), partial=True, current=row.spec)
     before = row.endpoint_uri
@@ -199,6 +200,7 @@ def update_subscription(
 
 def set_active(session: Session, actor: Actor, *, tenant: str, subscription_id: str, active: bool) -> HubSubscription:
     """Pause (暂停) or resume (恢复) a subscription."""
+    take_write_lock(session)
     row = get(session, actor, tenant=tenant, subscription_id=subscription_id)
     row.spec = {**row.spec, "isActive": active}
     row.is_active = active
@@ -209,6 +211,7 @@ def set_active(session: Session, actor: Actor, *, tenant: str, subscription_id: 
 
 
 def delete(session: Session, actor: Actor, *, tenant: str, subscription_id: str) -> None:
+    take_write_lock(session)
     row = get(session, actor, tenant=tenant, subscription_id=subscription_id)
     session.delete(row)
     session.flush()

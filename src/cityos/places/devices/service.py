@@ -89,6 +89,14 @@ def register(
     return Registered(device, key)
 
 
+def new_key(session: Session, device: Device) -> str:
+    """Gives the device a new key (the old one stops working at once); returned this once."""
+    key = f"dk_{secrets.token_urlsafe(24)}"
+    device.key_hash = blind_index().digest(key, purpose=_KEY_PURPOSE)
+    session.flush()
+    return key
+
+
 def by_key(session: Session, key: str | None) -> Device:
     """The device that holds ``key`` (NotFound for a missing or unknown key)."""
     if not key:
