@@ -20,6 +20,7 @@ from cityos.hub.ngsi import models as ngsi_models
 from cityos.hub.subscriptions import models as hub_subscriptions_models
 from cityos.hub.temporal import models as hub_temporal_models
 from cityos.identity import models as identity_models
+from cityos.mobility.network import models as road_network_models
 from cityos.people import models as people_models
 from cityos.places import models as places_models
 from cityos.places.devices import models as devices_models
@@ -58,6 +59,7 @@ MODEL_MODULES = (
     hub_devices_models,
     hub_catalogue_models,
     hub_apps_models,
+    road_network_models,
 )
 
 

@@ -1,0 +1,1 @@
+"""Placeholder: see the mobility brief (filled by its owner)."""

@@ -1,0 +1,1 @@
+"""Placeholder: road network models (filled by the network part)."""

@@ -1,0 +1,1 @@
+"""Tests of the traffic operations centre (智慧出行)."""
