@@ -1,7 +1,7 @@
-"""Per-app rate limits: the middleware (installed here on the test app as the lead installs it
-in app.py) answers 429 with Retry-After and the platform's body (ProblemDetails under
-/ngsi-ld), recovers when the window passes, follows a changed limit, leaves other callers alone,
-and counts requests and refusals per day."""
+"""Per-app rate limits: the middleware (installed by ``create_app``) answers 429 with
+Retry-After and the platform's body (ProblemDetails under /ngsi-ld), recovers when the window
+passes, follows a changed limit, leaves other callers alone, and counts requests and refusals
+per day."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from tests.hub.apps.fixtures import AppWorld, approved
 
 @pytest.fixture
 def limited(app: FastAPI) -> Iterator[TestClient]:
-    ratelimit.install(app)
     with TestClient(app, headers={"Accept-Language": "en"}) as c:
         yield c
 

@@ -224,7 +224,8 @@ class AppRateLimit:
 
 
 def install(app: FastAPI) -> None:
-    """Adds the middleware (the lead calls this from ``app.py`` after ``middleware.install``)."""
+    """Adds the middleware (``create_app`` calls it before ``middleware.install``, so the request
+    context installed next wraps it)."""
     app.add_middleware(AppRateLimit)
 
 
