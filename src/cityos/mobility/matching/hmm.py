@@ -1,0 +1,275 @@
+"""HMM map matching (Newson & Krumm 2009), vectorised across traces.
+
+Emission: log N(d; 0, sigma) on the perpendicular distance, plus a heading penalty.
+Transition: log of (1/beta) exp(-|route - great_circle| / beta) on the directed segment graph.
+Viterbi runs one time step for *all* vehicles at once (NumPy over [traces, K, K]), so the
+Python loop has as many turns as the longest trace, not as many as there are points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from cityos.core.errors import Invalid
+from cityos.mobility.matching.index import SegmentIndex
+
+OUTPUT_SCHEMA = {
+    "vehicle_id": pl.Utf8,
+    "segment_id": pl.Utf8,
+    "offset_m": pl.Float64,
+    "distance_m": pl.Float64,
+    "matched": pl.Boolean,
+    "reason": pl.Utf8,
+}
+
+# reasons a point is left unmatched (the quarantine vocabulary)
+MISSING_FIELD = "missing_field"
+BAD_COORDINATES = "bad_coordinates"
+OUT_OF_RANGE = "out_of_range"
+DUPLICATE_TS = "duplicate_ts"
+NO_CANDIDATE = "no_candidate"
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    radius_m: float = 50.0  # candidate search radius
+    max_candidates: int = 6
+    sigma_m: float = 10.0  # GPS noise (emission sigma)
+    beta_m: float = 30.0  # transition scale: tolerated |route - great circle|
+    max_gap_s: float = 180.0  # a longer silence starts a new chain
+    max_route_m: float = 3000.0  # Dijkstra bound; a farther jump starts a new chain
+    back_tolerance_m: float = 25.0  # backward drift on one segment read as standing still (noise)
+    heading_weight: float = 3.0  # log-penalty for a candidate opposite the heading
+    movement_weight: float = 1.5  # same, for the bearing of the movement to the next point
+    moving_speed_ms: float = 1.0  # below this the heading is not trusted
+
+
+@dataclass
+class MatchResult:
+    points: pl.DataFrame
+    counts: dict[str, int]  # reason -> number of points; "matched" and "unsorted" included
+
+
+def match_traces(
+    points: pl.DataFrame, segments: pl.DataFrame | SegmentIndex, config: MatchConfig | None = None
+) -> pl.DataFrame:
+    """Polars in, Polars out: one output row per input point, sorted by (vehicle_id, ts)."""
+    return match(points, segments, config).points
+
+
+def match(
+    points: pl.DataFrame, segments: pl.DataFrame | SegmentIndex, config: MatchConfig | None = None
+) -> MatchResult:
+    cfg = config or MatchConfig()
+    for col in ("vehicle_id", "ts", "lon", "lat"):
+        if col not in points.columns:
+            raise Invalid(f"points lack column {col!r}")
+    index = (
+        segments
+        if isinstance(segments, SegmentIndex)
+        else SegmentIndex.build(segments, radius_m=cfg.radius_m, max_route_m=cfg.max_route_m)
+    )
+    cols = [
+        pl.col("vehicle_id").cast(pl.Utf8),
+        pl.col("ts"),
+        pl.col("lon").cast(pl.Float64),
+        pl.col("lat").cast(pl.Float64),
+    ]
+    for opt in ("speed", "heading"):
+        cols.append(pl.col(opt).cast(pl.Float64) if opt in points.columns else pl.lit(None, pl.Float64).alias(opt))
+    df = points.select(cols).with_row_index("_in")
+    ts_num = pl.col("ts").dt.epoch("ms") / 1000.0 if df.schema["ts"].is_temporal() else pl.col("ts").cast(pl.Float64)
+    df = df.with_columns(ts_num.alias("_t"))
+    unsorted = int(
+        df.select(
+            ((pl.col("vehicle_id") == pl.col("vehicle_id").shift(1)) & (pl.col("_t") < pl.col("_t").shift(1))).sum()
+        ).item()
+        or 0
+    )
+    df = df.sort(["vehicle_id", "_t", "_in"], nulls_last=True)
+    reason = (
+        pl.when(pl.any_horizontal(pl.col("vehicle_id", "_t", "lon", "lat").is_null()))
+        .then(pl.lit(MISSING_FIELD))
+        .when(~(pl.col("lon").is_finite() & pl.col("lat").is_finite() & pl.col("_t").is_finite()))
+        .then(pl.lit(BAD_COORDINATES))
+        .when((pl.col("lon").abs() > 180) | (pl.col("lat").abs() > 90))
+        .then(pl.lit(OUT_OF_RANGE))
+        .when((pl.col("vehicle_id") == pl.col("vehicle_id").shift(1)) & (pl.col("_t") == pl.col("_t").shift(1)))
+        .then(pl.lit(DUPLICATE_TS))
+    )
+    df = df.with_columns(reason.alias("reason"))
+
+    n = df.height
+    seg_out = np.full(n, -1, dtype=np.int64)
+    off_out = np.full(n, np.nan)
+    dist_out = np.full(n, np.nan)
+    good = np.nonzero(df["reason"].is_null().to_numpy())[0]
+    if len(good):
+        g = df[good]
+        x, y = index.projection.forward(g["lon"].to_numpy(), g["lat"].to_numpy())
+        pt, seg, off, dist, bear = index.candidates(x, y, cfg.radius_m, cfg.max_candidates)
+        has = np.zeros(len(g), dtype=bool)
+        has[pt] = True
+        # points without candidates leave the chain (reason no_candidate); the chain bridges them
+        keep = np.nonzero(has)[0]
+        remap = np.full(len(g), -1)
+        remap[keep] = np.arange(len(keep))
+        chosen = _viterbi(
+            index,
+            cfg,
+            vehicle=g["vehicle_id"].to_numpy()[keep],
+            t=g["_t"].to_numpy()[keep],
+            x=x[keep],
+            y=y[keep],
+            speed=g["speed"].to_numpy()[keep],
+            heading=g["heading"].to_numpy()[keep],
+            cand=(remap[pt], seg, off, dist, bear),
+        )
+        cseg, coff, cdist = chosen
+        rows = good[keep]
+        seg_out[rows], off_out[rows], dist_out[rows] = cseg, coff, cdist
+        no_cand = good[~has]
+        df = df.with_columns(
+            pl.when(pl.int_range(pl.len()).is_in(pl.Series(no_cand, dtype=pl.Int64).implode()))
+            .then(pl.lit(NO_CANDIDATE))
+            .otherwise(pl.col("reason"))
+            .alias("reason")
+        )
+    matched = seg_out >= 0
+    seg_ids = [index.segment_ids[s] if s >= 0 else None for s in seg_out.tolist()]
+    out = df.select(
+        "vehicle_id",
+        "ts",
+        pl.Series("segment_id", seg_ids, dtype=pl.Utf8),
+        pl.Series("offset_m", off_out).fill_nan(None),
+        pl.Series("distance_m", dist_out).fill_nan(None),
+        pl.Series("matched", matched),
+        "reason",
+    )
+    counts = {str(k): int(v) for k, v in out.group_by("reason").len().iter_rows() if k is not None}
+    counts["matched"] = int(matched.sum())
+    counts["unsorted"] = unsorted
+    return MatchResult(points=out, counts=counts)
+
+
+def _angle_penalty(bearing: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """0 when aligned, 1 when opposite; 0 where the direction is unknown (NaN)."""
+    pen = (1.0 - np.cos(np.radians(bearing - direction))) / 2.0
+    return np.where(np.isfinite(pen), pen, 0.0)
+
+
+def _viterbi(
+    index: SegmentIndex,
+    cfg: MatchConfig,
+    *,
+    vehicle: np.ndarray,
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    speed: np.ndarray,
+    heading: np.ndarray,
+    cand: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n, k = len(t), cfg.max_candidates
+    pt, seg, off, dist, bear = cand
+    slot = np.arange(len(pt)) - np.searchsorted(pt, pt, side="left")
+    S = np.full((n, k), -1, dtype=np.int64)
+    OFF = np.zeros((n, k))
+    D = np.full((n, k), np.inf)
+    B = np.zeros((n, k))
+    S[pt, slot], OFF[pt, slot], D[pt, slot], B[pt, slot] = seg, off, dist, bear
+
+    # chain boundaries: new vehicle, long silence or a jump beyond the routing bound
+    newveh = np.ones(n, dtype=bool)
+    newveh[1:] = vehicle[1:] != vehicle[:-1]
+    gc = np.zeros(n)
+    gc[1:] = np.hypot(x[1:] - x[:-1], y[1:] - y[:-1])
+    dt = np.zeros(n)
+    dt[1:] = t[1:] - t[:-1]
+    brk = newveh | (dt > cfg.max_gap_s) | (gc > cfg.max_route_m)
+
+    # movement bearing towards the next point of the same vehicle, when it moved clearly
+    mdir = np.full(n, np.nan)
+    nxt_ok = ~newveh[1:]
+    step = np.hypot(x[1:] - x[:-1], y[1:] - y[:-1])
+    far = nxt_ok & (step > 3 * cfg.sigma_m)
+    mdir[:-1][far] = np.degrees(np.arctan2(x[1:] - x[:-1], y[1:] - y[:-1]))[far] % 360.0
+    moving = ~(speed < cfg.moving_speed_ms)  # NaN speed (unknown) counts as moving
+    hdg = np.where(moving, heading, np.nan)
+    emit = -0.5 * (D / cfg.sigma_m) ** 2
+    emit -= cfg.heading_weight * _angle_penalty(B, hdg[:, None])
+    emit -= cfg.movement_weight * _angle_penalty(B, mdir[:, None])
+    emit[S < 0] = -np.inf
+
+    # position of each point inside its vehicle's trace -> one Viterbi step per position
+    vstart = np.maximum.accumulate(np.where(newveh, np.arange(n), 0))
+    pos = np.arange(n) - vstart
+    order = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[order], np.arange(pos.max() + 2))
+    score = np.full((n, k), -np.inf)
+    back = np.full((n, k), -1, dtype=np.int64)
+    first = order[bounds[0] : bounds[1]]
+    score[first] = emit[first]
+    for step_i in range(1, len(bounds) - 1):
+        q = order[bounds[step_i] : bounds[step_i + 1]]
+        cont = q[~brk[q]]
+        score[q[brk[q]]] = emit[q[brk[q]]]
+        if len(cont) == 0:
+            continue
+        p = cont - 1
+        trans = _transition(index, cfg, S[p], OFF[p], S[cont], OFF[cont], gc[cont])
+        tot = score[p][:, :, None] + trans  # [m, a, b]
+        best = np.argmax(tot, axis=1)
+        val = np.take_along_axis(tot, best[:, None, :], axis=1)[:, 0, :] + emit[cont]
+        dead = ~np.isfinite(val).any(axis=1)  # HMM break: no candidate pair connects
+        val[dead] = emit[cont[dead]]
+        best[dead] = -1
+        val -= np.max(val, axis=1, keepdims=True)  # keeps scores bounded over long traces
+        score[cont], back[cont] = val, best
+
+    # backtrack every trace at once, from each trace's last point
+    choice = np.full(n, -1, dtype=np.int64)
+    last = np.ones(n, dtype=bool)
+    last[:-1] = newveh[1:]
+    for step_i in range(len(bounds) - 2, -1, -1):
+        q = order[bounds[step_i] : bounds[step_i + 1]]
+        c = np.where(last[q], np.argmax(score[q], axis=1), choice[q])
+        choice[q] = c
+        has_prev = pos[q] > 0
+        qp = q[has_prev]
+        if len(qp) == 0:
+            continue
+        prev = back[qp, c[has_prev]]
+        restart = (prev < 0) | brk[qp]
+        prev = np.where(restart, np.argmax(score[qp - 1], axis=1), prev)
+        choice[qp - 1] = prev
+    rows = np.arange(n)
+    return S[rows, choice], OFF[rows, choice], np.where(np.isfinite(D[rows, choice]), D[rows, choice], np.nan)
+
+
+def _transition(
+    index: SegmentIndex,
+    cfg: MatchConfig,
+    sa: np.ndarray,
+    oa: np.ndarray,
+    sb: np.ndarray,
+    ob: np.ndarray,
+    gc: np.ndarray,
+) -> np.ndarray:
+    """log transition [m, K, K] from candidates (sa, oa) to (sb, ob)."""
+    m, k = sa.shape
+    A = np.broadcast_to(sa[:, :, None], (m, k, k))
+    Bs = np.broadcast_to(sb[:, None, :], (m, k, k))
+    OA = np.broadcast_to(oa[:, :, None], (m, k, k))
+    OB = np.broadcast_to(ob[:, None, :], (m, k, k))
+    valid = (A >= 0) & (Bs >= 0)
+    a_ = np.where(valid, A, 0)
+    b_ = np.where(valid, Bs, 0)
+    same_fwd = (A == Bs) & (OB >= OA - cfg.back_tolerance_m)
+    via = index.node_distance(index.seg_to[a_].ravel(), index.seg_from[b_].ravel()).reshape(m, k, k)
+    route = np.where(same_fwd, np.maximum(OB - OA, 0.0), index.seg_len[a_] - OA + via + OB)
+    logp = -np.abs(route - gc[:, None, None]) / cfg.beta_m
+    return np.where(valid & np.isfinite(route), logp, -np.inf)

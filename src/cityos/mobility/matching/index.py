@@ -1,0 +1,229 @@
+"""The segment index the matcher works on: projected polylines, a grid for candidate search, and
+bounded, cached shortest paths on the directed segment graph.
+
+Everything is in a local equirectangular projection (metres) around the network's centre: at
+city scale (< 50 km) its distance error is far below GPS noise, and it keeps the kernel pure
+NumPy (no pyproj in the hot path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from cityos.core.errors import Invalid
+
+EARTH_RADIUS_M = 6_371_008.8
+REQUIRED_COLUMNS = ("segment_id", "from_node", "to_node", "lons", "lats")
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Local equirectangular projection: x east, y north, metres from (lon0, lat0)."""
+
+    lon0: float
+    lat0: float
+
+    @property
+    def kx(self) -> float:
+        return float(np.radians(1.0) * EARTH_RADIUS_M * np.cos(np.radians(self.lat0)))
+
+    @property
+    def ky(self) -> float:
+        return float(np.radians(1.0) * EARTH_RADIUS_M)
+
+    def forward(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky
+
+    def inverse(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x / self.kx + self.lon0, y / self.ky + self.lat0
+
+
+@dataclass
+class SegmentIndex:
+    """Immutable arrays over the segment table plus a lazily filled node-distance cache."""
+
+    projection: Projection
+    segment_ids: np.ndarray  # object array of str, position = segment index
+    seg_from: np.ndarray  # int32 node index
+    seg_to: np.ndarray
+    seg_len: np.ndarray  # polyline length in projected metres (offsets are measured on it)
+    # pieces = straight sub-lines between consecutive vertices
+    piece_seg: np.ndarray
+    piece_ax: np.ndarray
+    piece_ay: np.ndarray
+    piece_dx: np.ndarray
+    piece_dy: np.ndarray
+    piece_len: np.ndarray
+    piece_start: np.ndarray  # offset of the piece's first vertex along its segment
+    piece_bearing: np.ndarray  # compass degrees (0 = north, clockwise)
+    cell_m: float
+    cell_keys: np.ndarray  # sorted unique cell keys
+    cell_start: np.ndarray  # CSR into cell_pieces, len = len(cell_keys) + 1
+    cell_pieces: np.ndarray
+    n_nodes: int
+    max_route_m: float
+    _graph: object = None
+    _rows: dict[int, np.ndarray] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls, segments: pl.DataFrame, *, radius_m: float = 50.0, max_route_m: float = 3000.0) -> SegmentIndex:
+        missing = [c for c in REQUIRED_COLUMNS if c not in segments.columns]
+        if missing:
+            raise Invalid(f"segment table lacks columns: {', '.join(missing)}")
+        if segments.height == 0:
+            raise Invalid("segment table is empty")
+        segs = segments.select(REQUIRED_COLUMNS).with_row_index("seg")
+        nverts = segs.select(pl.col("lons").list.len()).to_series().to_numpy()
+        same_len = segs.select(pl.col("lons").list.len() == pl.col("lats").list.len()).to_series().all()
+        if (nverts < 2).any() or not same_len:
+            raise Invalid("every segment needs a polyline of at least two points with as many lons as lats")
+        verts = segs.select("seg", "lons", "lats").explode(["lons", "lats"])
+        lon = verts["lons"].to_numpy().astype(np.float64)
+        lat = verts["lats"].to_numpy().astype(np.float64)
+        seg_of_vert = verts["seg"].to_numpy().astype(np.int64)
+        if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+            raise Invalid("segment polylines contain non-finite coordinates")
+        proj = Projection(float((lon.min() + lon.max()) / 2), float((lat.min() + lat.max()) / 2))
+        x, y = proj.forward(lon, lat)
+
+        # a piece joins vertex i and i+1 of the same segment
+        same = seg_of_vert[:-1] == seg_of_vert[1:]
+        a = np.nonzero(same)[0]
+        piece_seg = seg_of_vert[a]
+        ax, ay = x[a], y[a]
+        dx, dy = x[a + 1] - ax, y[a + 1] - ay
+        plen = np.hypot(dx, dy)
+        nseg = segs.height
+        seg_len = np.bincount(piece_seg, weights=plen, minlength=nseg)
+        cum = np.cumsum(plen)
+        first_piece = np.searchsorted(piece_seg, np.arange(nseg))
+        seg_cum0 = np.where(first_piece > 0, cum[np.maximum(first_piece - 1, 0)], 0.0)
+        piece_start = cum - plen - seg_cum0[piece_seg]
+        bearing = np.degrees(np.arctan2(dx, dy)) % 360.0
+
+        # grid: each piece goes into every cell its radius-grown bbox touches, so a point's own
+        # cell lists a superset of the pieces within the radius
+        cell = float(radius_m)
+        x0 = np.floor((np.minimum(ax, ax + dx) - radius_m) / cell).astype(np.int64)
+        x1 = np.floor((np.maximum(ax, ax + dx) + radius_m) / cell).astype(np.int64)
+        y0 = np.floor((np.minimum(ay, ay + dy) - radius_m) / cell).astype(np.int64)
+        y1 = np.floor((np.maximum(ay, ay + dy) + radius_m) / cell).astype(np.int64)
+        nx, ny = x1 - x0 + 1, y1 - y0 + 1
+        count = nx * ny
+        pid = np.repeat(np.arange(len(a)), count)
+        k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        cx = x0[pid] + k // ny[pid]
+        cy = y0[pid] + k % ny[pid]
+        keys = _cell_key(cx, cy)
+        order = np.argsort(keys, kind="stable")
+        keys, pid = keys[order], pid[order]
+        ukeys, starts = np.unique(keys, return_index=True)
+
+        nodes = pl.concat([segs["from_node"].cast(pl.Utf8), segs["to_node"].cast(pl.Utf8)]).unique().sort()
+        node_idx = {n: i for i, n in enumerate(nodes.to_list())}
+        seg_from = np.array([node_idx[n] for n in segs["from_node"].cast(pl.Utf8).to_list()], dtype=np.int32)
+        seg_to = np.array([node_idx[n] for n in segs["to_node"].cast(pl.Utf8).to_list()], dtype=np.int32)
+        index = cls(
+            projection=proj,
+            segment_ids=np.array(segs["segment_id"].cast(pl.Utf8).to_list(), dtype=object),
+            seg_from=seg_from,
+            seg_to=seg_to,
+            seg_len=seg_len,
+            piece_seg=piece_seg,
+            piece_ax=ax,
+            piece_ay=ay,
+            piece_dx=dx,
+            piece_dy=dy,
+            piece_len=plen,
+            piece_start=piece_start,
+            piece_bearing=bearing,
+            cell_m=cell,
+            cell_keys=ukeys,
+            cell_start=np.append(starts, len(keys)),
+            cell_pieces=pid,
+            n_nodes=len(node_idx),
+            max_route_m=float(max_route_m),
+        )
+        index._graph = index._node_graph()
+        return index
+
+    def _node_graph(self) -> object:
+        from scipy.sparse import csr_matrix
+
+        # parallel segments between the same nodes: keep the shortest (csr would sum duplicates)
+        df = pl.DataFrame({"f": self.seg_from, "t": self.seg_to, "w": self.seg_len})
+        df = df.group_by("f", "t").agg(pl.col("w").min())
+        w = np.maximum(df["w"].to_numpy(), 1e-6)  # csgraph treats explicit zeros as absent
+        return csr_matrix((w, (df["f"].to_numpy(), df["t"].to_numpy())), shape=(self.n_nodes, self.n_nodes))
+
+    # ------------------------------------------------------------------ queries
+    def candidates(
+        self, x: np.ndarray, y: np.ndarray, radius_m: float, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Up to ``k`` nearest segments per point within ``radius_m``.
+
+        Returns flat arrays (point, segment, offset_m, distance_m, bearing) sorted by point then
+        distance; a segment appears once per point (its nearest piece).
+        """
+        radius_m = min(radius_m, self.cell_m)  # the grid only guarantees the build radius
+        keys = _cell_key(np.floor(x / self.cell_m).astype(np.int64), np.floor(y / self.cell_m).astype(np.int64))
+        pos = np.searchsorted(self.cell_keys, keys)
+        pos_c = np.minimum(pos, len(self.cell_keys) - 1)
+        hit = self.cell_keys[pos_c] == keys
+        lo = np.where(hit, self.cell_start[pos_c], 0)
+        n = np.where(hit, self.cell_start[pos_c + 1] - self.cell_start[pos_c], 0)
+        pt = np.repeat(np.arange(len(x)), n)
+        j = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        pc = self.cell_pieces[np.repeat(lo, n) + j]
+        # perpendicular projection onto each piece
+        px, py = x[pt] - self.piece_ax[pc], y[pt] - self.piece_ay[pc]
+        dx, dy, plen = self.piece_dx[pc], self.piece_dy[pc], self.piece_len[pc]
+        t = np.clip((px * dx + py * dy) / np.maximum(plen * plen, 1e-12), 0.0, 1.0)
+        dist = np.hypot(px - t * dx, py - t * dy)
+        keep = dist <= radius_m
+        pt, pc, t, dist = pt[keep], pc[keep], t[keep], dist[keep]
+        seg = self.piece_seg[pc]
+        # nearest piece per (point, segment), then the k nearest segments per point
+        order = np.lexsort((dist, seg, pt))
+        pt, pc, t, dist, seg = pt[order], pc[order], t[order], dist[order], seg[order]
+        first = np.ones(len(pt), dtype=bool)
+        first[1:] = (pt[1:] != pt[:-1]) | (seg[1:] != seg[:-1])
+        pt, pc, t, dist, seg = pt[first], pc[first], t[first], dist[first], seg[first]
+        order = np.lexsort((dist, pt))
+        pt, pc, t, dist, seg = pt[order], pc[order], t[order], dist[order], seg[order]
+        start = np.searchsorted(pt, pt, side="left")
+        rank = np.arange(len(pt)) - start
+        keep = rank < k
+        pt, pc, t, dist, seg = pt[keep], pc[keep], t[keep], dist[keep], seg[keep]
+        offset = self.piece_start[pc] + t * self.piece_len[pc]
+        return pt, seg, offset, dist, self.piece_bearing[pc]
+
+    def node_distance(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Shortest-path metres from node ``src`` to node ``dst`` (inf beyond ``max_route_m``).
+
+        Rows come from a Dijkstra bounded by ``max_route_m`` and are cached per source node, so
+        a city network is searched once per junction, not once per point pair.
+        """
+        from scipy.sparse.csgraph import dijkstra
+
+        out = np.full(len(src), np.inf)
+        if len(src) == 0:
+            return out
+        usrc, inv = np.unique(src, return_inverse=True)
+        missing = [int(s) for s in usrc if int(s) not in self._rows]
+        if missing:
+            rows = dijkstra(self._graph, directed=True, indices=missing, limit=self.max_route_m)
+            for s, row in zip(missing, np.atleast_2d(rows), strict=True):
+                self._rows[s] = row.astype(np.float32)
+        table = np.stack([self._rows[int(s)] for s in usrc])
+        out[:] = table[inv, dst]
+        return np.asarray(out, dtype=np.float64)
+
+
+def _cell_key(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    # cells are at most a few thousand per axis in a city; 2**31 keeps keys unique and sortable
+    return np.asarray((cx + 2**30) * 2**31 + (cy + 2**30), dtype=np.int64)
