@@ -297,6 +297,7 @@ def test_an_app_is_approved_and_calls_the_api(browser: Any, live_server: str) ->
         admin.get_by_test_id("do-approve").click()
         admin.wait_for_url(re.compile(r"notice="))
         assert admin.get_by_test_id("status").get_attribute("data-state") == "approved"
+        assert admin.locator("#r-rate2").input_value() == "30"  # the rate limit chosen
 
         dev.goto(app_url)
         client_id = dev.get_by_test_id("client-id").inner_text().strip()
