@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+import pytest
+
+from cityos.core.errors import Invalid
+from cityos.mobility.forecast.backtest import backtest
+from cityos.mobility.forecast.baselines import choose_profile, historical_average, last_value
+from cityos.mobility.forecast.model import ModelParams
+from cityos.mobility.forecast.series import prepare
+from tests.mobility.forecast.helpers import T0, long_frame, mean_reverting
+
+FAST = ModelParams(max_iter=60, learning_rate=0.15, max_train_rows=20_000, threads=1)
+
+
+def test_model_beats_both_baselines_on_a_mean_reverting_series() -> None:
+    grid = prepare(mean_reverting(4, 5, seed=1)).grid
+    result = backtest(grid, T0 + timedelta(days=4), params=FAST)
+    assert result.profile == "time_of_day"
+    for h in (15, 30, 60):
+        model = result.mae("model", h)
+        assert model < result.mae("last_value", h)
+        assert model < result.mae("historical_average", h)
+    assert result.mae("model", 15) < 0.85 * result.mae("historical_average", 15)
+    n = {name: m["n"].to_list() for name, m in result.metrics.items()}
+    assert n["model"] == n["last_value"] == n["historical_average"]  # the same rows scored
+
+
+def test_baselines_on_a_hand_made_series() -> None:
+    # Two days of a step pattern: 10 at even steps of day one, 30 on day two at the same slot.
+    day1 = [10.0] * 288
+    day2 = [30.0] * 288
+    grid = prepare(long_frame({"a": day1 + day2 + [50.0] * 24})).grid
+    train = grid.filter(pl.col("ts") < T0 + timedelta(days=2))
+    issues = grid.filter(pl.col("ts") == T0 + timedelta(days=2))
+    ha = historical_average(train, issues, [15, 60])
+    assert ha["forecast_kmh"].to_list() == [20.0, 20.0]
+    assert ha["target_ts"].to_list() == [T0 + timedelta(days=2, minutes=15), T0 + timedelta(days=2, minutes=60)]
+    lv = last_value(issues, [15, 60])
+    assert lv["forecast_kmh"].to_list() == [50.0, 50.0]
+    assert choose_profile(train) == "time_of_day"
+    two_weeks = prepare(long_frame({"a": [1.0] * (14 * 288)})).grid
+    assert choose_profile(two_weeks) == "time_of_week"
+
+
+def test_a_cut_outside_the_data_is_refused() -> None:
+    grid = prepare(long_frame({"a": [1.0] * 30})).grid
+    with pytest.raises(Invalid):
+        backtest(grid, T0 - timedelta(days=1), params=FAST)
