@@ -17,6 +17,7 @@ def test_save_and_load_round_trip(session: Session) -> None:
     net = service.save_segments(session, "grid4", grid, name="Test grid")
     assert net.segments == grid.height == 48
     assert net.min_lon is not None
+    assert net.max_lon is not None
     assert net.min_lon < net.max_lon
     n = session.scalar(select(func.count()).select_from(RoadSegment).where(RoadSegment.network_id == net.id))
     assert n == 48
