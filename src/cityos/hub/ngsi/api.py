@@ -44,7 +44,7 @@ def _location(entity_id: str) -> str:
     return f"/ngsi-ld/v1/entities/{quote(entity_id, safe=':')}"
 
 
-def _write_result(result: WriteResult, ctx: Context) -> Response:
+def write_result(result: WriteResult, ctx: Context) -> Response:
     if not result.not_updated:
         return Response(status_code=204)
     body = {
@@ -199,7 +199,7 @@ async def append_attrs(
             s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context, overwrite="noOverwrite" not in opts
         ),
     )
-    return _write_result(result, body.context)
+    return write_result(result, body.context)
 
 
 @router.patch("/entities/{entity_id}/attrs", status_code=204)
@@ -208,7 +208,7 @@ async def update_attrs(request: Request, entity_id: str, tenant: Tenant, actor: 
         request,
         lambda s: attribute_ops.update_attrs(s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context),
     )
-    return _write_result(result, body.context)
+    return write_result(result, body.context)
 
 
 @router.patch("/entities/{entity_id}/attrs/{attr}", status_code=204)

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from cityos.core.actor import Actor
 from cityos.core.errors import FieldError
-from cityos.core.http import DbSession, get_runtime
+from cityos.core.http import DbSession
 from cityos.core.i18n import N_
 from cityos.hub.ngsi import context as ld
 from cityos.hub.ngsi import contexts
@@ -83,8 +83,13 @@ Subscriber = Annotated[Actor, Depends(_subscriber)]
 # -- JSON-LD context --------------------------------------------------------------------------
 def link_contexts(request: Request) -> list[str]:
     """The context URLs of the request's Link header(s) with rel json-ld#context."""
+    return context_urls(request.headers.getlist("link"))
+
+
+def context_urls(headers: list[str]) -> list[str]:
+    """The context URLs with rel json-ld#context in these Link header values."""
     urls: list[str] = []
-    for header in request.headers.getlist("link"):
+    for header in headers:
         for match in _LINK.finditer(header):
             params = match.group(2).replace(" ", "")
             if f'rel="{ld.JSONLD_CONTEXT_REL}"' in params or f"rel={ld.JSONLD_CONTEXT_REL}" in params:
@@ -147,6 +152,9 @@ async def _payload(request: Request, session: DbSession) -> Payload:
             if "@context" not in data:
                 raise NgsiProblem(BAD_REQUEST_DATA, N_("An application/ld+json body needs an @context member."))
             return Payload(data, await context_of(data["@context"], session))
+        if isinstance(data, list) and data and all(isinstance(item, str) for item in data):
+            # a list of entity ids (batch delete; FiLiP sends it as ld+json): nothing to expand
+            return Payload(data, ld.core_context())
         if isinstance(data, list):
             contexts = []
             for item in data:
@@ -196,14 +204,19 @@ async def run_write(request: Request, work: Callable[[Session], T]) -> T:
     SQLite a write transaction that holds the lock between two hops can starve the few worker
     threads (the next writers wait for the lock in them) until the busy timeout. Here the lock
     is taken, used and released within one hop."""
-    factory = get_runtime(request).session_factory
-    state = request.app.state
+    result: T = await group_writer(request.app).submit(work)
+    return result
+
+
+def group_writer(app: Any) -> GroupWriter:
+    """The application's group-commit writer (one per app, made on first use)."""
+    factory = app.state.runtime.session_factory
+    state = app.state
     group: GroupWriter | None = getattr(state, "ngsi_writer", None)
     if group is None or group.factory is not factory:
         group = GroupWriter(factory)
         state.ngsi_writer = group
-    result: T = await group.submit(work)
-    return result
+    return group
 
 
 # -- representation ---------------------------------------------------------------------------

@@ -216,9 +216,31 @@ def _record_denial(request: Request, exc: Forbidden) -> None:
         session.close()
 
 
-def _retryable(exc: OperationalError) -> bool:
+def retryable(exc: OperationalError) -> bool:
     text = str(exc.orig).lower() if exc.orig is not None else ""
     return "locked" in text or "busy" in text
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    """The ProblemDetails answer of an error raised by an NGSI-LD route (also used by the
+    fast path, ``fastpath.py``, so both answer alike)."""
+    if isinstance(exc, DomainError):
+        if isinstance(exc, Forbidden):
+            _record_denial(request, exc)
+        return problem_response(request, problem_of(exc))
+    if isinstance(exc, RequestValidationError):
+        body = problem_body(BAD_REQUEST_DATA, N_("Some fields are not valid."), _validation_errors(exc))
+        return problem_response(request, body)
+    if isinstance(exc, StarletteHTTPException):
+        kind = {404: RESOURCE_NOT_FOUND, 405: METHOD_NOT_ALLOWED}.get(exc.status_code, BAD_REQUEST_DATA)
+        return problem_response(request, problem_body(kind), headers=getattr(exc, "headers", None))
+    if isinstance(exc, IntegrityError):
+        # A concurrent write took the same id between our check and our insert.
+        return problem_response(request, problem_body(ALREADY_EXISTS))
+    if isinstance(exc, OperationalError):
+        log.exception("ngsi.database_unavailable", path=request.url.path)
+        return problem_response(request, problem_body(INTERNAL_ERROR, N_("The database is busy; try again.")))
+    raise exc
 
 
 class NgsiRoute(APIRoute):
@@ -235,24 +257,16 @@ class NgsiRoute(APIRoute):
                     # SQLite: a write after the caller's account was read in the same transaction
                     # finds the snapshot stale when another writer committed in between. The actor
                     # is now cached on the request, so the second try asks for the lock up front.
-                    if not _retryable(exc) or getattr(request.state, "actor", None) is None:
+                    if not retryable(exc) or getattr(request.state, "actor", None) is None:
                         raise
                     return await handler(request)
-            except DomainError as exc:
-                if isinstance(exc, Forbidden):
-                    _record_denial(request, exc)
-                return problem_response(request, problem_of(exc))
-            except RequestValidationError as exc:
-                body = problem_body(BAD_REQUEST_DATA, N_("Some fields are not valid."), _validation_errors(exc))
-                return problem_response(request, body)
-            except StarletteHTTPException as exc:
-                kind = {404: RESOURCE_NOT_FOUND, 405: METHOD_NOT_ALLOWED}.get(exc.status_code, BAD_REQUEST_DATA)
-                return problem_response(request, problem_body(kind), headers=getattr(exc, "headers", None))
-            except IntegrityError:
-                # A concurrent write took the same id between our check and our insert.
-                return problem_response(request, problem_body(ALREADY_EXISTS))
-            except OperationalError:
-                log.exception("ngsi.database_unavailable", path=request.url.path)
-                return problem_response(request, problem_body(INTERNAL_ERROR, N_("The database is busy; try again.")))
+            except (
+                DomainError,
+                RequestValidationError,
+                StarletteHTTPException,
+                IntegrityError,
+                OperationalError,
+            ) as exc:
+                return error_response(request, exc)
 
         return ngsi_handler
