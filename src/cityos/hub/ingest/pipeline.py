@@ -3,8 +3,9 @@
 For each message: check the envelope (``mid``, ``ts``, ``values``), map the readings through the
 device's profile, refuse stale ones. Then, for the batch: one ``INSERT … ON CONFLICT DO NOTHING
 RETURNING`` of the message ids (a message id seen before is a duplicate, race-free across
-writers), the observations in bulk (``temporal.append_observations``), one entity update per
-device (``ngsi.upsert_attributes(history=False)``), the device's state (``record_state``), one
+writers), the observations in bulk (``temporal.append_observations``), the latest values of
+every device's entity in one store call (``ngsi.upsert_many(history=False)``: one SELECT, one
+INSERT, one executemany UPDATE), the device's state (``record_state``), one
 ``DeviceObserved`` per device and one ``TrafficObserved`` per traffic interval on the bus, and
 the tallies and rejections the ingest page shows. Nothing is silently dropped: every message
 comes back as accepted, duplicate or rejected with a reason and field errors."""
@@ -288,18 +289,15 @@ def _apply(session: Session, good: list[_Good], now: datetime) -> None:
     latest = {device_id: _latest(items) for device_id, items in by_device.items()}
     # Entities first, then device states, then events: nothing is pending in the session while
     # the store reads, so no autoflush writes rows one at a time between the entity updates.
+    # One store call per tenant for the whole batch (one SELECT, one INSERT, one UPDATE).
+    per_tenant: dict[str, list[tuple[str, str, dict[str, dict[str, Any]], datetime | None]]] = {}
     for device_id, items in by_device.items():
         binding = items[0].binding
         values, observed_at = latest[device_id]
-        stores.upsert_entity(
-            session,
-            tenant=binding.tenant,
-            entity_id=binding.entity_id,
-            entity_type=binding.entity_type,
-            attrs={name: reading.attribute(at) for name, (at, reading) in values.items()},
-            observed_at=observed_at,
-            history=False,
-        )
+        attrs = {name: reading.attribute(at) for name, (at, reading) in values.items()}
+        per_tenant.setdefault(binding.tenant, []).append((binding.entity_id, binding.entity_type, attrs, observed_at))
+    for tenant, entity_items in per_tenant.items():
+        stores.upsert_entities(session, tenant=tenant, items=entity_items, history=False)
     states = {d: {name: reading.value for name, (_, reading) in latest[d][0].items()} for d in by_device}
     _record_states(session, [(items[0].device, states[device_id]) for device_id, items in by_device.items()], now)
     for device_id, items in by_device.items():

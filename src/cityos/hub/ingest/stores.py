@@ -45,6 +45,20 @@ def upsert_entity(
     )
 
 
+def upsert_entities(
+    session: Session,
+    *,
+    tenant: str,
+    items: Sequence[tuple[str, str, dict[str, dict[str, Any]], datetime | None]],
+    history: bool = True,
+) -> None:
+    """``upsert_entity`` for many ``(entity_id, entity_type, attrs, observed_at)`` items of one
+    tenant in a few statements (``ngsi.upsert_many``; the store emits the changes once)."""
+    from cityos.hub.ngsi.service import upsert_many
+
+    upsert_many(session, tenant=tenant, items=items, history=history)
+
+
 def observation_row(
     *,
     tenant: str,
