@@ -1,0 +1,253 @@
+"""Validation and fusion of segment speeds per 5-minute bin (多源融合).
+
+Three sources arrive matched to road segments: probe points (segment_id, ts, speed), loop
+detector records (segment_id, ts, count, occupancy, speed) and a navigation feed (segment_id,
+ts, speed[, samples]). ``observations`` stacks them into one long table so that one kernel —
+and one Spark ``groupBy().applyInArrow`` — handles all of them.
+
+Both kernels are callables ``pa.Table -> pa.Table`` built from Polars; they carry their
+configuration (and the small segment table) as attributes, so Spark pickles them to workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+import pyarrow as pa
+
+from cityos.core.errors import FieldError, Invalid
+from cityos.mobility.indicators.config import IndicatorConfig
+
+SOURCES: tuple[str, ...] = ("probe", "loop", "nav")
+
+# The long observation table every kernel reads.
+OBS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("segment_id", pa.string()),
+        ("ts", pa.timestamp("us")),
+        ("speed", pa.float64()),
+        ("count", pa.float64()),  # vehicles counted (loops); null for the others
+        ("occupancy", pa.float64()),  # 0..1 (loops); null for the others
+        ("n", pa.float64()),  # sample size behind the speed: 1 per probe point, count per loop record
+    ]
+)
+CHECKED_SCHEMA = OBS_SCHEMA.append(pa.field("reason", pa.string()))
+
+FUSED_SCHEMA = pa.schema(
+    [
+        ("segment_id", pa.string()),
+        ("bin_start", pa.timestamp("us")),
+        ("speed_kmh", pa.float64()),
+        ("speed_sd_kmh", pa.float64()),
+        *[(f"{s}_{c}", pa.float64()) for s in SOURCES for c in ("speed", "n", "weight")],
+        ("flow_veh", pa.float64()),
+        ("occupancy", pa.float64()),
+        ("sources", pa.int32()),
+        ("disagree", pa.bool_()),
+        ("disagree_reason", pa.string()),
+        ("road_class", pa.string()),
+        ("length_m", pa.float64()),
+        ("lanes", pa.int16()),
+        ("free_speed_kmh", pa.float64()),
+        ("state", pa.int8()),
+    ]
+)
+
+
+def _require(df: pl.DataFrame, source: str, columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise Invalid(
+            "A traffic source table lacks columns.",
+            details=[FieldError(f"{source}.{c}", "Missing column.") for c in missing],
+        )
+
+
+def _ts_utc(col: str = "ts") -> pl.Expr:
+    """Timestamps as naive UTC microseconds (zone-aware input is converted, naive is taken as UTC)."""
+    return pl.col(col).cast(pl.Datetime("us"))
+
+
+def _prepare_ts(df: pl.DataFrame) -> pl.DataFrame:
+    dtype = df.schema["ts"]
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        df = df.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+    return df.with_columns(_ts_utc())
+
+
+def observations(
+    probes: pl.DataFrame | None = None,
+    loops: pl.DataFrame | None = None,
+    nav: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Stack the three sources into the long observation table (``OBS_SCHEMA``)."""
+    parts: list[pl.DataFrame] = []
+    null = pl.lit(None, dtype=pl.Float64)
+    if probes is not None:
+        _require(probes, "probe", ("segment_id", "ts", "speed"))
+        parts.append(
+            _prepare_ts(probes).select(
+                pl.lit("probe").alias("source"), "segment_id", "ts", pl.col("speed").cast(pl.Float64),
+                null.alias("count"), null.alias("occupancy"), pl.lit(1.0).alias("n"),
+            )
+        )
+    if loops is not None:
+        _require(loops, "loop", ("segment_id", "ts", "count", "occupancy", "speed"))
+        parts.append(
+            _prepare_ts(loops).select(
+                pl.lit("loop").alias("source"), "segment_id", "ts", pl.col("speed").cast(pl.Float64),
+                pl.col("count").cast(pl.Float64), pl.col("occupancy").cast(pl.Float64),
+                pl.col("count").cast(pl.Float64).alias("n"),
+            )
+        )
+    if nav is not None:
+        _require(nav, "nav", ("segment_id", "ts", "speed"))
+        samples = pl.col("samples").cast(pl.Float64) if "samples" in nav.columns else pl.lit(1.0)
+        parts.append(
+            _prepare_ts(nav).select(
+                pl.lit("nav").alias("source"), "segment_id", "ts", pl.col("speed").cast(pl.Float64),
+                null.alias("count"), null.alias("occupancy"), samples.alias("n"),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(schema=pl.Schema(pl.from_arrow(OBS_SCHEMA.empty_table()).schema))  # type: ignore[union-attr]
+    return pl.concat(parts).with_columns(pl.col("segment_id").cast(pl.String))
+
+
+@dataclass
+class ValidateKernel:
+    """Adds ``reason``: null for a good record, else why it is quarantined (first reason wins)."""
+
+    segment_ids: list[str]
+    config: IndicatorConfig = field(default_factory=IndicatorConfig)
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        df = pl.from_arrow(table)
+        assert isinstance(df, pl.DataFrame)
+        return check(df, self.segment_ids, self.config).to_arrow().cast(CHECKED_SCHEMA)
+
+
+def check(df: pl.DataFrame, segment_ids: list[str], config: IndicatorConfig) -> pl.DataFrame:
+    is_loop = pl.col("source") == "loop"
+    speed = pl.col("speed")
+    known = pl.Series("known", segment_ids, dtype=pl.String)
+    reason = (
+        pl.when(pl.col("segment_id").is_null()).then(pl.lit("missing segment_id"))
+        .when(pl.col("ts").is_null()).then(pl.lit("missing ts"))
+        .when(~pl.col("source").is_in(list(SOURCES))).then(pl.lit("unknown source"))
+        .when(~pl.col("segment_id").is_in(known.implode())).then(pl.lit("unknown segment"))
+        .when(is_loop & (pl.col("count").is_null() | (pl.col("count") < 0))).then(pl.lit("count missing or negative"))
+        .when(is_loop & ~pl.col("occupancy").is_between(0.0, 1.0)).then(pl.lit("occupancy outside 0..1"))
+        # A loop that counted nobody has no speed to give; every other record needs one.
+        .when(speed.is_null() & ~(is_loop & (pl.col("count") == 0))).then(pl.lit("missing speed"))
+        .when(speed.is_nan() | (speed < 0) | (speed > config.max_speed_kmh)).then(pl.lit("speed out of range"))
+        .when(~is_loop & ~(pl.col("n") > 0)).then(pl.lit("sample size not positive"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    return df.select([c.name for c in OBS_SCHEMA]).with_columns(reason.alias("reason"))
+
+
+def split_checked(checked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(good observations, quarantine with reasons)."""
+    good = checked.filter(pl.col("reason").is_null()).drop("reason")
+    bad = checked.filter(pl.col("reason").is_not_null())
+    return good, bad
+
+
+@dataclass
+class FusionKernel:
+    """Per segment and bin: source means, inverse-variance weights, fused speed, flags, state.
+
+    Any partition of the input by ``segment_id`` (or a hash of it) gives the same rows, which
+    is what lets Spark run it per group.
+    """
+
+    segments: pl.DataFrame
+    config: IndicatorConfig = field(default_factory=IndicatorConfig)
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        df = pl.from_arrow(table)
+        assert isinstance(df, pl.DataFrame)
+        return fuse(df, self.segments, self.config).to_arrow().cast(FUSED_SCHEMA)
+
+
+def fuse(obs: pl.DataFrame, segments: pl.DataFrame, config: IndicatorConfig) -> pl.DataFrame:
+    from cityos.mobility.indicators.states import state_expr
+
+    has_speed = pl.col("speed").is_not_null() & (pl.col("n") > 0)
+    pre = []
+    for s in SOURCES:
+        mine = (pl.col("source") == s) & has_speed
+        w = pl.when(mine).then(pl.col("n")).otherwise(0.0)
+        pre += [
+            w.alias(f"_{s}_N"),
+            (w * pl.col("speed").fill_null(0.0)).alias(f"_{s}_S1"),
+            (w * pl.col("speed").fill_null(0.0) ** 2).alias(f"_{s}_S2"),
+        ]
+    is_loop = pl.col("source") == "loop"
+    aggs = [pl.col(f"_{s}_{k}").sum() for s in SOURCES for k in ("N", "S1", "S2")]
+    aggs += [
+        pl.col("count").filter(is_loop).sum().alias("flow_veh"),
+        is_loop.any().alias("_has_loop"),
+        pl.col("occupancy").filter(is_loop).mean().alias("occupancy"),
+    ]
+    g = (
+        obs.lazy()
+        .select("source", "segment_id", "ts", "speed", "count", "occupancy", "n")
+        .with_columns(pl.col("ts").dt.truncate(config.interval).alias("bin_start"), *pre)
+        .group_by("segment_id", "bin_start")
+        .agg(aggs)
+    )
+    cols = []
+    for s in SOURCES:
+        n, s1, s2 = pl.col(f"_{s}_N"), pl.col(f"_{s}_S1"), pl.col(f"_{s}_S2")
+        prior = config.priors[s]
+        mean = s1 / n
+        # Per-observation variance: the sample variance (frequency weights) with the prior as a
+        # floor — a loop record or a navigation value is an aggregate that hides its own spread,
+        # so one record of 100 vehicles must not look exact. Weight = 1/var(mean) = n / s².
+        sample_var = pl.when(n > 1).then((s2 / n - mean**2) * n / (n - 1)).otherwise(0.0)
+        var = pl.max_horizontal(sample_var, pl.lit(prior.sd_kmh**2))
+        present = n > 0
+        cols += [
+            pl.when(present).then(mean).alias(f"{s}_speed"),
+            n.alias(f"{s}_n"),
+            pl.when(present).then(n / var).otherwise(0.0).alias(f"{s}_weight"),
+        ]
+    g = g.with_columns(cols)
+    wsum = pl.sum_horizontal([pl.col(f"{s}_weight") for s in SOURCES])
+    wmean = pl.sum_horizontal([pl.col(f"{s}_weight") * pl.col(f"{s}_speed").fill_null(0.0) for s in SOURCES])
+    speeds = [pl.col(f"{s}_speed") for s in SOURCES]
+    spread = pl.max_horizontal(speeds) - pl.min_horizontal(speeds)
+    g = g.with_columns(
+        pl.when(wsum > 0).then(wmean / wsum).alias("speed_kmh"),
+        pl.when(wsum > 0).then(1.0 / wsum.sqrt()).alias("speed_sd_kmh"),
+        pl.sum_horizontal([s.is_not_null().cast(pl.Int32) for s in speeds]).alias("sources"),
+        pl.when(pl.col("_has_loop")).then(pl.col("flow_veh")).alias("flow_veh"),
+    )
+    disagree = (
+        (pl.col("sources") >= 2)
+        & (spread > config.disagree_abs_kmh)
+        & (spread > config.disagree_rel * pl.col("speed_kmh"))
+    )
+    detail = pl.concat_str(
+        [pl.lit(f"{s}=") + pl.col(f"{s}_speed").round(1).cast(pl.String) for s in SOURCES],
+        separator=" ",
+        ignore_nulls=True,
+    )
+    g = g.with_columns(
+        disagree.fill_null(False).alias("disagree"),
+        pl.when(disagree)
+        .then(pl.lit("sources disagree by ") + spread.round(1).cast(pl.String) + pl.lit(" km/h: ") + detail)
+        .alias("disagree_reason"),
+    )
+    seg = segments.lazy().select(
+        pl.col("segment_id").cast(pl.String), "road_class", pl.col("length_m").cast(pl.Float64),
+        pl.col("lanes").cast(pl.Int16), pl.col("free_speed_kmh").cast(pl.Float64),
+    )
+    out = g.join(seg, on="segment_id", how="left").with_columns(
+        state_expr("speed_kmh", "road_class", config).alias("state")
+    )
+    return out.select([f.name for f in FUSED_SCHEMA]).collect()
