@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 
 from cityos.core.errors import Invalid
-from cityos.mobility.forecast import HORIZONS_MIN
+from cityos.mobility.forecast import HORIZONS_MIN, STEP_MIN
 from cityos.mobility.forecast.baselines import ProfileKind, choose_profile, historical_average, last_value
 from cityos.mobility.forecast.features import build_features
 from cityos.mobility.forecast.metrics import score
@@ -36,6 +36,14 @@ class BacktestResult:
     def mae(self, method: str, horizon_min: int) -> float:
         row = self.metrics[method].filter(pl.col("horizon_min") == horizon_min)
         return float(row["mae"][0])
+
+
+def holdout_cut(grid: pl.DataFrame, days: int = 1) -> datetime:
+    """The first step of the last ``days`` days of the grid (what ``backtest`` holds out)."""
+    last = grid["ts"].max()
+    if not isinstance(last, datetime):
+        raise Invalid("The series has no usable records.")
+    return last - timedelta(days=days) + timedelta(minutes=STEP_MIN)
 
 
 def backtest(
