@@ -259,17 +259,17 @@ def _transition(
     ob: np.ndarray,
     gc: np.ndarray,
 ) -> np.ndarray:
-    """log transition [m, K, K] from candidates (sa, oa) to (sb, ob)."""
+    """log transition [m, K, K] from candidates (sa, oa) to (sb, ob).
+
+    Padding slots (segment -1) get arbitrary finite values here: their score and emission are
+    -inf already, which keeps them out of every maximum.
+    """
+    a, b = np.maximum(sa, 0), np.maximum(sb, 0)
+    rem_a = index.seg_len[a] - oa  # metres left on the first segment, [m, K]
+    to_a, from_b = index.seg_to[a], index.seg_from[b]
     m, k = sa.shape
-    A = np.broadcast_to(sa[:, :, None], (m, k, k))
-    Bs = np.broadcast_to(sb[:, None, :], (m, k, k))
-    OA = np.broadcast_to(oa[:, :, None], (m, k, k))
-    OB = np.broadcast_to(ob[:, None, :], (m, k, k))
-    valid = (A >= 0) & (Bs >= 0)
-    a_ = np.where(valid, A, 0)
-    b_ = np.where(valid, Bs, 0)
-    same_fwd = (A == Bs) & (OB >= OA - cfg.back_tolerance_m)
-    via = index.node_distance(index.seg_to[a_].ravel(), index.seg_from[b_].ravel()).reshape(m, k, k)
-    route = np.where(same_fwd, np.maximum(OB - OA, 0.0), index.seg_len[a_] - OA + via + OB)
-    logp = -np.abs(route - gc[:, None, None]) / cfg.beta_m
-    return np.where(valid & np.isfinite(route), logp, -np.inf)
+    via = index.node_distance(np.repeat(to_a, k, axis=1).ravel(), np.tile(from_b, (1, k)).ravel()).reshape(m, k, k)
+    step = ob[:, None, :] - oa[:, :, None]
+    same_fwd = (sa[:, :, None] == sb[:, None, :]) & (step >= -cfg.back_tolerance_m)
+    route = np.where(same_fwd, np.maximum(step, 0.0), rem_a[:, :, None] + via + ob[:, None, :])
+    return np.asarray(-np.abs(route - gc[:, None, None]) / cfg.beta_m, dtype=np.float64)

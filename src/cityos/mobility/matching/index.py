@@ -16,6 +16,9 @@ import polars as pl
 from cityos.core.errors import Invalid
 
 EARTH_RADIUS_M = 6_371_008.8
+# up to this many junctions all bounded rows are computed at once (4,000² float32 = 64 MB);
+# beyond, rows are computed per source junction on demand and cached
+DENSE_NODES = 4000
 REQUIRED_COLUMNS = ("segment_id", "from_node", "to_node", "lons", "lats")
 
 
@@ -60,6 +63,8 @@ class SegmentIndex:
     piece_start: np.ndarray  # offset of the piece's first vertex along its segment
     piece_bearing: np.ndarray  # compass degrees (0 = north, clockwise)
     cell_m: float
+    radius_m: float
+    piece_count: np.ndarray  # pieces per segment
     cell_keys: np.ndarray  # sorted unique cell keys
     cell_start: np.ndarray  # CSR into cell_pieces, len = len(cell_keys) + 1
     cell_pieces: np.ndarray
@@ -67,6 +72,7 @@ class SegmentIndex:
     max_route_m: float
     _graph: object = None
     _rows: dict[int, np.ndarray] = field(default_factory=dict)
+    _dense: np.ndarray | None = None
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -107,7 +113,8 @@ class SegmentIndex:
 
         # grid: each piece goes into every cell its radius-grown bbox touches, so a point's own
         # cell lists a superset of the pieces within the radius
-        cell = float(radius_m)
+        # half-radius cells: a point's cell grown by the radius is 1.3x the search disc, not 2.9x
+        cell = float(radius_m) / 2.0
         x0 = np.floor((np.minimum(ax, ax + dx) - radius_m) / cell).astype(np.int64)
         x1 = np.floor((np.maximum(ax, ax + dx) + radius_m) / cell).astype(np.int64)
         y0 = np.floor((np.minimum(ay, ay + dy) - radius_m) / cell).astype(np.int64)
@@ -142,6 +149,8 @@ class SegmentIndex:
             piece_start=piece_start,
             piece_bearing=bearing,
             cell_m=cell,
+            radius_m=float(radius_m),
+            piece_count=np.bincount(piece_seg, minlength=nseg),
             cell_keys=ukeys,
             cell_start=np.append(starts, len(keys)),
             cell_pieces=pid,
@@ -169,7 +178,7 @@ class SegmentIndex:
         Returns flat arrays (point, segment, offset_m, distance_m, bearing) sorted by point then
         distance; a segment appears once per point (its nearest piece).
         """
-        radius_m = min(radius_m, self.cell_m)  # the grid only guarantees the build radius
+        radius_m = min(radius_m, self.radius_m)  # the grid only guarantees the build radius
         keys = _cell_key(np.floor(x / self.cell_m).astype(np.int64), np.floor(y / self.cell_m).astype(np.int64))
         pos = np.searchsorted(self.cell_keys, keys)
         pos_c = np.minimum(pos, len(self.cell_keys) - 1)
@@ -187,16 +196,24 @@ class SegmentIndex:
         keep = dist <= radius_m
         pt, pc, t, dist = pt[keep], pc[keep], t[keep], dist[keep]
         seg = self.piece_seg[pc]
-        # nearest piece per (point, segment), then the k nearest segments per point
-        order = np.lexsort((dist, seg, pt))
+        # pairs arrive grouped by point: one argsort on (point, distance) puts each point's
+        # nearest first (distance < radius <= 1e4 m, so the float key keeps points apart)
+        order = np.argsort(pt * 1e4 + dist, kind="stable")
         pt, pc, t, dist, seg = pt[order], pc[order], t[order], dist[order], seg[order]
-        first = np.ones(len(pt), dtype=bool)
-        first[1:] = (pt[1:] != pt[:-1]) | (seg[1:] != seg[:-1])
-        pt, pc, t, dist, seg = pt[first], pc[first], t[first], dist[first], seg[first]
-        order = np.lexsort((dist, pt))
-        pt, pc, t, dist, seg = pt[order], pc[order], t[order], dist[order], seg[order]
-        start = np.searchsorted(pt, pt, side="left")
-        rank = np.arange(len(pt)) - start
+        multi = self.piece_count[seg] > 1
+        if multi.any():
+            # a bent segment can be near through several pieces: keep its nearest one only
+            rows = np.flatnonzero(multi)
+            _, first = np.unique(pt[rows].astype(np.int64) * len(self.seg_len) + seg[rows], return_index=True)
+            drop = np.ones(len(rows), dtype=bool)
+            drop[first] = False
+            keep = np.ones(len(pt), dtype=bool)
+            keep[rows[drop]] = False
+            pt, pc, t, dist, seg = pt[keep], pc[keep], t[keep], dist[keep], seg[keep]
+        change = np.ones(len(pt), dtype=bool)
+        change[1:] = pt[1:] != pt[:-1]
+        starts = np.flatnonzero(change)
+        rank = np.arange(len(pt)) - np.repeat(starts, np.diff(np.append(starts, len(pt))))
         keep = rank < k
         pt, pc, t, dist, seg = pt[keep], pc[keep], t[keep], dist[keep], seg[keep]
         offset = self.piece_start[pc] + t * self.piece_len[pc]
@@ -213,6 +230,10 @@ class SegmentIndex:
         out = np.full(len(src), np.inf)
         if len(src) == 0:
             return out
+        if self.n_nodes <= DENSE_NODES:
+            if self._dense is None:
+                self._dense = dijkstra(self._graph, directed=True, limit=self.max_route_m).astype(np.float32)
+            return np.asarray(self._dense[src, dst], dtype=np.float64)
         usrc, inv = np.unique(src, return_inverse=True)
         missing = [int(s) for s in usrc if int(s) not in self._rows]
         if missing:
