@@ -49,3 +49,27 @@ def test_a_cut_outside_the_data_is_refused() -> None:
     grid = prepare(long_frame({"a": [1.0] * 30})).grid
     with pytest.raises(Invalid):
         backtest(grid, T0 - timedelta(days=1), params=FAST)
+
+
+def test_gaps_and_bad_values_flow_through_as_counted_misses() -> None:
+    frame = mean_reverting(3, 3, seed=2)
+    # Every 17th record lost, every 29th a NaN, and the table shuffled.
+    frame = frame.with_row_index("i").filter(pl.col("i") % 17 != 5)
+    frame = frame.with_columns(
+        pl.when(pl.col("i") % 29 == 3).then(float("nan")).otherwise(pl.col("speed_kmh")).alias("speed_kmh")
+    ).drop("i")
+    prepared = prepare(frame.sample(fraction=1.0, shuffle=True, seed=1))
+    assert set(prepared.quarantine["reason"].to_list()) == {"missing_speed"}
+    result = backtest(prepared.grid, T0 + timedelta(days=2), params=FAST)
+    for method, m in result.metrics.items():
+        assert m["missing"].sum() > 0, method
+        assert m["mae"].is_not_null().all(), method
+    assert result.mae("model", 15) < result.mae("historical_average", 15)
+
+
+def test_two_weeks_switch_to_time_of_week_with_day_of_week_feature() -> None:
+    grid = prepare(mean_reverting(1, 15, seed=3)).grid
+    result = backtest(grid, T0 + timedelta(days=14), params=FAST, horizons=[15])
+    assert result.profile == "time_of_week"
+    assert result.trained is not None
+    assert "day_of_week" in result.trained.columns[15]
