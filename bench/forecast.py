@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true", help="the model without the profile features")
     parser.add_argument("--ablation", action="store_true", help="also train without the profile features")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=140)
 
     t0 = time.perf_counter()
     long, edges = load_los_loop(args.data)

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import typer
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cityos.mobility.forecast.commands import register
@@ -42,15 +43,16 @@ def test_a_slot_seen_only_on_its_own_day_has_no_profile() -> None:
 
 
 @contextmanager
-def _no_session() -> Iterator[None]:
-    yield None
+def _no_session() -> Iterator[Session]:
+    # The forecast command never opens the unit of work; a bare session stands in for it.
+    yield Session()
 
 
 def test_cli_backtest_prints_the_three_methods(tmp_path: Path) -> None:
     path = tmp_path / "series.parquet"
     mean_reverting(2, 3, seed=4).write_parquet(path)
     app = typer.Typer()
-    register(app, _no_session)  # type: ignore[arg-type]
+    register(app, _no_session)
 
     @app.command("noop")
     def noop() -> None:  # a second command keeps typer from collapsing the group
