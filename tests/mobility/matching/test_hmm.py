@@ -156,3 +156,15 @@ def test_missing_columns_are_invalid(grid: pl.DataFrame) -> None:
         match_traces(pl.DataFrame({"vehicle_id": ["a"]}), grid)
     with pytest.raises(Invalid):
         SegmentIndex.build(grid.drop("lons"))
+
+
+def test_lazy_distance_rows_agree_with_the_dense_table(grid: pl.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = ["n1_0-n1_1", "n1_1-n1_2", "n1_2-n2_2", "n2_2-n3_2"]
+    pts, _ = drive(GRID, path, noise_m=10.0, seed=5)
+    dense = match_traces(pts, SegmentIndex.build(grid))
+    monkeypatch.setattr("cityos.mobility.matching.index.DENSE_NODES", 0)
+    lazy_index = SegmentIndex.build(grid)
+    lazy = match_traces(pts, lazy_index)
+    assert lazy_index._dense is None
+    assert lazy_index._rows
+    assert lazy["segment_id"].to_list() == dense["segment_id"].to_list()

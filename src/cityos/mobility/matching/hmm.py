@@ -209,7 +209,8 @@ def _viterbi(
     pos = np.arange(n) - vstart
     order = np.argsort(pos, kind="stable")
     bounds = np.searchsorted(pos[order], np.arange(pos.max() + 2))
-    score = np.full((n, k), -np.inf)
+    emit = emit.astype(np.float32)
+    score = np.full((n, k), -np.inf, dtype=np.float32)
     back = np.full((n, k), -1, dtype=np.int64)
     first = order[bounds[0] : bounds[1]]
     score[first] = emit[first]
@@ -221,9 +222,9 @@ def _viterbi(
             continue
         p = cont - 1
         trans = _transition(index, cfg, S[p], OFF[p], S[cont], OFF[cont], gc[cont])
-        tot = score[p][:, :, None] + trans  # [m, a, b]
-        best = np.argmax(tot, axis=1)
-        val = np.take_along_axis(tot, best[:, None, :], axis=1)[:, 0, :] + emit[cont]
+        tot = trans + score[p][:, None, :]  # [m, b, a]
+        best = np.argmax(tot, axis=2)
+        val = np.take_along_axis(tot, best[:, :, None], axis=2)[:, :, 0] + emit[cont]
         dead = ~np.isfinite(val).any(axis=1)  # HMM break: no candidate pair connects
         val[dead] = emit[cont[dead]]
         best[dead] = -1
@@ -259,17 +260,20 @@ def _transition(
     ob: np.ndarray,
     gc: np.ndarray,
 ) -> np.ndarray:
-    """log transition [m, K, K] from candidates (sa, oa) to (sb, ob).
+    """log transition [m, K_b, K_a] (float32) from candidates (sa, oa) to (sb, ob).
 
+    The "from" candidate is the last axis so that Viterbi's max runs over contiguous memory.
     Padding slots (segment -1) get arbitrary finite values here: their score and emission are
     -inf already, which keeps them out of every maximum.
     """
     a, b = np.maximum(sa, 0), np.maximum(sb, 0)
-    rem_a = index.seg_len[a] - oa  # metres left on the first segment, [m, K]
-    to_a, from_b = index.seg_to[a], index.seg_from[b]
-    m, k = sa.shape
-    via = index.node_distance(np.repeat(to_a, k, axis=1).ravel(), np.tile(from_b, (1, k)).ravel()).reshape(m, k, k)
-    step = ob[:, None, :] - oa[:, :, None]
-    same_fwd = (sa[:, :, None] == sb[:, None, :]) & (step >= -cfg.back_tolerance_m)
-    route = np.where(same_fwd, np.maximum(step, 0.0), rem_a[:, :, None] + via + ob[:, None, :])
-    return np.asarray(-np.abs(route - gc[:, None, None]) / cfg.beta_m, dtype=np.float64)
+    oa32, ob32 = oa.astype(np.float32), ob.astype(np.float32)
+    rem_a = (index.seg_len[a] - oa).astype(np.float32)  # metres left on the first segment
+    via = index.node_distance(index.seg_to[a][:, None, :], index.seg_from[b][:, :, None])
+    step = ob32[:, :, None] - oa32[:, None, :]
+    same_fwd = (sb[:, :, None] == sa[:, None, :]) & (step >= -cfg.back_tolerance_m)
+    route = np.where(same_fwd, np.maximum(step, 0.0), rem_a[:, None, :] + via + ob32[:, :, None])
+    route -= gc.astype(np.float32)[:, None, None]
+    np.abs(route, out=route)
+    route *= np.float32(-1.0 / cfg.beta_m)
+    return np.asarray(route, dtype=np.float32)

@@ -220,29 +220,31 @@ class SegmentIndex:
         return pt, seg, offset, dist, self.piece_bearing[pc]
 
     def node_distance(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        """Shortest-path metres from node ``src`` to node ``dst`` (inf beyond ``max_route_m``).
+        """Shortest-path metres (float32) from nodes ``src`` to nodes ``dst``, broadcast together;
+        inf beyond ``max_route_m``.
 
-        Rows come from a Dijkstra bounded by ``max_route_m`` and are cached per source node, so
-        a city network is searched once per junction, not once per point pair.
+        Rows come from a Dijkstra bounded by ``max_route_m``; for up to DENSE_NODES junctions
+        all rows are computed once, beyond that per source junction on demand, cached either way,
+        so a city network is searched once per junction, not once per point pair.
         """
         from scipy.sparse.csgraph import dijkstra
 
-        out = np.full(len(src), np.inf)
-        if len(src) == 0:
-            return out
         if self.n_nodes <= DENSE_NODES:
             if self._dense is None:
                 self._dense = dijkstra(self._graph, directed=True, limit=self.max_route_m).astype(np.float32)
-            return np.asarray(self._dense[src, dst], dtype=np.float64)
-        usrc, inv = np.unique(src, return_inverse=True)
+            return np.asarray(self._dense[src, dst], dtype=np.float32)
+        src_b, dst_b = np.broadcast_arrays(src, dst)
+        flat_src, flat_dst = src_b.ravel(), dst_b.ravel()
+        if len(flat_src) == 0:
+            return np.full(src_b.shape, np.inf, dtype=np.float32)
+        usrc, inv = np.unique(flat_src, return_inverse=True)
         missing = [int(s) for s in usrc if int(s) not in self._rows]
         if missing:
             rows = dijkstra(self._graph, directed=True, indices=missing, limit=self.max_route_m)
             for s, row in zip(missing, np.atleast_2d(rows), strict=True):
                 self._rows[s] = row.astype(np.float32)
         table = np.stack([self._rows[int(s)] for s in usrc])
-        out[:] = table[inv, dst]
-        return np.asarray(out, dtype=np.float64)
+        return np.asarray(table[inv, flat_dst].reshape(src_b.shape), dtype=np.float32)
 
 
 def _cell_key(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
