@@ -12,6 +12,7 @@ from cityos.mobility.forecast.features import (
     edges_from_adjacency,
     feature_columns,
     neighbour_features,
+    sensor_kernel,
     targets,
 )
 from cityos.mobility.forecast.series import prepare
@@ -85,3 +86,14 @@ def test_adjacency_must_match_the_sensors() -> None:
         edges_from_adjacency(np.ones((2, 3)), ["a", "b"])
     with pytest.raises(Invalid):
         edges_from_adjacency(np.array([[1.0, np.nan], [0.0, 1.0]]), ["a", "b"])
+
+
+def test_sensor_kernel_gives_the_same_rows_on_any_split_into_whole_sensors() -> None:
+    """What a Spark ``applyInArrow`` per sensor does: run the kernel per partition, concatenate."""
+    grid = prepare(mean_reverting(4, 1, seed=5)).grid
+    whole = pl.from_arrow(sensor_kernel(grid.to_arrow()))
+    parts = [pl.from_arrow(sensor_kernel(part.to_arrow())) for part in grid.partition_by("sensor_id")]
+    split = pl.concat([p for p in parts if isinstance(p, pl.DataFrame)]).sort("sensor_id", "ts")
+    assert isinstance(whole, pl.DataFrame)
+    assert whole.height == grid.height
+    assert split.equals(whole)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from cityos.core.errors import FieldError, Invalid
 from cityos.mobility.forecast import HORIZONS_MIN, STEP_MIN
@@ -143,3 +144,17 @@ def _steps(horizon_min: int) -> int:
             details=[FieldError(field="horizon_min", message="Not a multiple of 5.", params={"value": horizon_min})],
         )
     return horizon_min // STEP_MIN
+
+
+def sensor_kernel(table: pa.Table) -> pa.Table:
+    """Own features and targets for the rows of whole sensors, Arrow in and out.
+
+    The face a Spark runner calls per group (``groupBy("sensor_id").applyInArrow``): every
+    column here depends only on the same sensor's rows, so any split into whole sensors gives
+    the rows of the single-process result. (Neighbour features join across sensors and run
+    after, in-process or as a Spark join.) The input must be ``series.prepare`` output.
+    """
+    grid = pl.from_arrow(table)
+    assert isinstance(grid, pl.DataFrame)
+    feats = own_features(grid).join(targets(grid), on=["sensor_id", "ts"], how="left")
+    return feats.sort("sensor_id", "ts").to_arrow()
