@@ -40,6 +40,7 @@ def test_concurrent_writes_commit_together(session_factory: sessionmaker[Session
     assert isinstance(results[5], Invalid)
     assert writer.jobs == 6
     assert writer.batches < 6  # they were grouped
+    assert writer.retried >= 1  # the batch with the failing write ran again with savepoints
     with session_factory() as check:
         assert store.get_entity(check, tenant="gw", entity_id="urn:ngsi-ld:Thing:4") is not None
         assert store.get_entity(check, tenant="gw", entity_id="urn:ngsi-ld:Thing:x") is None  # rolled back alone
@@ -52,3 +53,50 @@ def test_errors_keep_the_callers_language(client: TestClient, auth: dict[str, st
     assert r.status_code == 207
     title = r.json()["errors"][0]["error"]["title"]
     assert (title == "The request data is not valid") == (lang == "en")
+
+
+def test_a_batch_without_failures_commits_without_savepoints(session_factory: sessionmaker[Session]) -> None:
+    writer = GroupWriter(session_factory)
+
+    def upsert(i: int) -> Any:
+        def work(session: Session) -> int:
+            store.upsert_attributes(
+                session, tenant="gw2", entity_id=f"urn:ngsi-ld:Thing:{i}", entity_type="Thing", attrs={"n": i}
+            )
+            return i
+
+        return work
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(*(writer.submit(upsert(i)) for i in range(6)))
+
+    assert asyncio.run(main()) == list(range(6))
+    assert writer.plain_batches >= 1
+    assert writer.retried == 0
+    with session_factory() as check:
+        assert store.tenant_exists(check, "gw2")
+        assert len(store.entities_of_type(check, tenant="gw2", entity_type="Thing", limit=10, offset=0)) == 6
+
+
+def test_a_tenant_first_seen_in_a_rolled_back_batch_is_created_again(session_factory: sessionmaker[Session]) -> None:
+    writer = GroupWriter(session_factory)
+
+    def upsert(i: int) -> Any:
+        def work(session: Session) -> int:
+            store.upsert_attributes(
+                session, tenant="gw3", entity_id=f"urn:ngsi-ld:Thing:{i}", entity_type="Thing", attrs={"n": i}
+            )
+            if i == 2:
+                raise Invalid("refused after a write")
+            return i
+
+        return work
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(*(writer.submit(upsert(i)) for i in range(4)), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert [r for r in results if not isinstance(r, Exception)] == [0, 1, 3]
+    store.forget_tenants()
+    with session_factory() as check:
+        assert store.tenant_exists(check, "gw3")  # the tenant row was written in the second run
