@@ -38,12 +38,15 @@ class MatchConfig:
     radius_m: float = 50.0  # candidate search radius
     max_candidates: int = 6
     sigma_m: float = 10.0  # GPS noise (emission sigma)
-    beta_m: float = 30.0  # transition scale: tolerated |route - great circle|
+    beta_m: float = 60.0  # transition scale: tolerated |route - great circle| (tuned on 30 s SUMO probes)
     max_gap_s: float = 180.0  # a longer silence starts a new chain
     max_route_m: float = 3000.0  # Dijkstra bound; a farther jump starts a new chain
     back_tolerance_m: float = 25.0  # backward drift on one segment read as standing still (noise)
-    heading_weight: float = 3.0  # log-penalty for a candidate opposite the heading
-    movement_weight: float = 1.5  # same, for the bearing of the movement to the next point
+    heading_weight: float = 6.0  # log-penalty for a candidate opposite the heading
+    # same, for the bearing of the movement to the next point; used only where no heading is
+    # known, because at 30 s sampling the movement often cuts a corner (it costs accuracy when
+    # a heading is there: 0.991 -> 0.986 on the SUMO bench)
+    movement_weight: float = 1.5
     moving_speed_ms: float = 1.0  # below this the heading is not trusted
 
 
@@ -201,6 +204,7 @@ def _viterbi(
     hdg = np.where(moving, heading, np.nan)
     emit = -0.5 * (D / cfg.sigma_m) ** 2
     emit -= cfg.heading_weight * _angle_penalty(B, hdg[:, None])
+    mdir = np.where(np.isfinite(heading), np.nan, mdir)
     emit -= cfg.movement_weight * _angle_penalty(B, mdir[:, None])
     emit[S < 0] = -np.inf
 
