@@ -104,10 +104,11 @@ def test_partitioned_local_run_equals_one_call() -> None:
     segs = segments()
     good, _ = split_checked(check(many_observations(), segs["segment_id"].to_list(), CFG))
     kernel = FusionKernel(segs, CFG)
-    whole = pl.from_arrow(run_local(kernel, good.to_arrow()))
-    parts = pl.from_arrow(run_local(kernel, good.to_arrow(), by=["segment_id"]))
-    assert isinstance(whole, pl.DataFrame)
-    assert isinstance(parts, pl.DataFrame)
+    whole = run_local(kernel, good.to_arrow())
+    parts = run_local(kernel, good, by=["segment_id"])
+    arrow = pl.from_arrow(kernel(good.to_arrow()))  # the face Spark calls
     keys = ["segment_id", "bin_start"]
     # Same rows; floats equal up to summation order.
     assert_frame_equal(whole.sort(keys), parts.sort(keys), rel_tol=1e-12)
+    assert isinstance(arrow, pl.DataFrame)
+    assert_frame_equal(whole.sort(keys), arrow.sort(keys), rel_tol=1e-12)

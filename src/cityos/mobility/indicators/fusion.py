@@ -11,7 +11,9 @@ configuration (and the small segment table) as attributes, so Spark pickles them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import polars as pl
 import pyarrow as pa
@@ -33,7 +35,21 @@ OBS_SCHEMA = pa.schema(
         ("n", pa.float64()),  # sample size behind the speed: 1 per probe point, count per loop record
     ]
 )
-CHECKED_SCHEMA = OBS_SCHEMA.append(pa.field("reason", pa.string()))
+CHECKED_SCHEMA = OBS_SCHEMA.append(pa.field("reason_code", pa.int8()))
+
+# Why a record is quarantined; the code travels with every row (0 = good), the text is attached
+# only to the few bad rows (a string per row of 10M would cost more than the fusion itself).
+REASONS: tuple[str, ...] = (
+    "missing segment_id",
+    "missing ts",
+    "unknown source",
+    "unknown segment",
+    "count missing or negative",
+    "occupancy outside 0..1",
+    "missing speed",
+    "speed out of range",
+    "sample size not positive",
+)
 
 FUSED_SCHEMA = pa.schema(
     [
@@ -118,42 +134,61 @@ def observations(
 
 @dataclass
 class ValidateKernel:
-    """Adds ``reason``: null for a good record, else why it is quarantined (first reason wins)."""
+    """Adds ``reason_code``: 0 for a good record, else the index + 1 into ``REASONS``."""
 
     segment_ids: list[str]
     config: IndicatorConfig = field(default_factory=IndicatorConfig)
 
+    schema: ClassVar[pa.Schema] = CHECKED_SCHEMA
+
+    def frame(self, df: pl.DataFrame) -> pl.DataFrame:
+        return check(df, self.segment_ids, self.config)
+
     def __call__(self, table: pa.Table) -> pa.Table:
-        df = pl.from_arrow(table)
-        assert isinstance(df, pl.DataFrame)
-        return check(df, self.segment_ids, self.config).to_arrow().cast(CHECKED_SCHEMA)
+        return _arrow_call(self.frame, table, CHECKED_SCHEMA)
+
+
+def _arrow_call(frame: Callable[[pl.DataFrame], pl.DataFrame], table: pa.Table, schema: pa.Schema) -> pa.Table:
+    df = pl.from_arrow(table)
+    assert isinstance(df, pl.DataFrame)
+    return frame(df).to_arrow().cast(schema)
 
 
 def check(df: pl.DataFrame, segment_ids: list[str], config: IndicatorConfig) -> pl.DataFrame:
+    """First failing rule wins; rules in ``REASONS`` order."""
     is_loop = pl.col("source") == "loop"
     speed = pl.col("speed")
     known = pl.Series("known", segment_ids, dtype=pl.String)
-    reason = (
-        pl.when(pl.col("segment_id").is_null()).then(pl.lit("missing segment_id"))
-        .when(pl.col("ts").is_null()).then(pl.lit("missing ts"))
-        .when(~pl.col("source").is_in(list(SOURCES))).then(pl.lit("unknown source"))
-        .when(~pl.col("segment_id").is_in(known.implode())).then(pl.lit("unknown segment"))
-        .when(is_loop & (pl.col("count").is_null() | (pl.col("count") < 0))).then(pl.lit("count missing or negative"))
-        .when(is_loop & ~pl.col("occupancy").is_between(0.0, 1.0)).then(pl.lit("occupancy outside 0..1"))
+    rules = [
+        pl.col("segment_id").is_null(),
+        pl.col("ts").is_null(),
+        ~pl.col("source").is_in(list(SOURCES)),
+        ~pl.col("segment_id").is_in(known.implode()),
+        is_loop & (pl.col("count").is_null() | (pl.col("count") < 0)),
+        is_loop & ~pl.col("occupancy").is_between(0.0, 1.0),
         # A loop that counted nobody has no speed to give; every other record needs one.
-        .when(speed.is_null() & ~(is_loop & (pl.col("count") == 0))).then(pl.lit("missing speed"))
-        .when(speed.is_nan() | (speed < 0) | (speed > config.max_speed_kmh)).then(pl.lit("speed out of range"))
-        .when(~is_loop & ~(pl.col("n") > 0)).then(pl.lit("sample size not positive"))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
-    return df.select([c.name for c in OBS_SCHEMA]).with_columns(reason.alias("reason"))
+        speed.is_null() & ~(is_loop & (pl.col("count") == 0)),
+        speed.is_nan() | (speed < 0) | (speed > config.max_speed_kmh),
+        ~is_loop & ~(pl.col("n") > 0),
+    ]
+    code: pl.Expr = pl.lit(0, dtype=pl.Int8)
+    for i in range(len(rules) - 1, -1, -1):
+        code = pl.when(rules[i].fill_null(False)).then(pl.lit(i + 1, dtype=pl.Int8)).otherwise(code)
+    return df.select([c.name for c in OBS_SCHEMA]).with_columns(code.cast(pl.Int8).alias("reason_code"))
 
 
 def split_checked(checked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(good observations, quarantine with reasons)."""
-    good = checked.filter(pl.col("reason").is_null()).drop("reason")
-    bad = checked.filter(pl.col("reason").is_not_null())
-    return good, bad
+    """(good observations, quarantine with ``reason`` text)."""
+    good = checked.filter(pl.col("reason_code") == 0).drop("reason_code")
+    return good, quarantine(checked)
+
+
+def quarantine(checked: pl.DataFrame) -> pl.DataFrame:
+    """The bad rows of a checked table, with the reason spelled out."""
+    return checked.filter(pl.col("reason_code") != 0).with_columns(
+        pl.col("reason_code").replace_strict(list(range(1, len(REASONS) + 1)), list(REASONS), return_dtype=pl.String)
+        .alias("reason")
+    ).drop("reason_code")
 
 
 @dataclass
@@ -167,36 +202,44 @@ class FusionKernel:
     segments: pl.DataFrame
     config: IndicatorConfig = field(default_factory=IndicatorConfig)
 
+    schema: ClassVar[pa.Schema] = FUSED_SCHEMA
+
+    def frame(self, df: pl.DataFrame) -> pl.DataFrame:
+        return fuse(df, self.segments, self.config)
+
     def __call__(self, table: pa.Table) -> pa.Table:
-        df = pl.from_arrow(table)
-        assert isinstance(df, pl.DataFrame)
-        return fuse(df, self.segments, self.config).to_arrow().cast(FUSED_SCHEMA)
+        return _arrow_call(self.frame, table, FUSED_SCHEMA)
 
 
 def fuse(obs: pl.DataFrame, segments: pl.DataFrame, config: IndicatorConfig) -> pl.DataFrame:
     from cityos.mobility.indicators.states import state_expr
 
     has_speed = pl.col("speed").is_not_null() & (pl.col("n") > 0)
+    speed = pl.col("speed").fill_null(0.0)
+    src = pl.col("source")
     pre = []
     for s in SOURCES:
-        mine = (pl.col("source") == s) & has_speed
-        w = pl.when(mine).then(pl.col("n")).otherwise(0.0)
-        pre += [
-            w.alias(f"_{s}_N"),
-            (w * pl.col("speed").fill_null(0.0)).alias(f"_{s}_S1"),
-            (w * pl.col("speed").fill_null(0.0) ** 2).alias(f"_{s}_S2"),
-        ]
-    is_loop = pl.col("source") == "loop"
+        w = pl.when((src == s) & has_speed).then(pl.col("n")).otherwise(0.0)
+        pre += [w.alias(f"_{s}_N"), (w * speed).alias(f"_{s}_S1"), (w * speed * speed).alias(f"_{s}_S2")]
+    is_loop = src == "loop"
+    # Only plain sums and means inside the group-by (filters there are slow); the source
+    # selection happens row-wise before it, in the same streaming pass.
+    pre += [
+        pl.when(is_loop).then(pl.col("count")).alias("_loop_count"),
+        pl.when(is_loop).then(pl.col("occupancy")).alias("_loop_occ"),
+        is_loop.alias("_is_loop"),
+    ]
     aggs = [pl.col(f"_{s}_{k}").sum() for s in SOURCES for k in ("N", "S1", "S2")]
     aggs += [
-        pl.col("count").filter(is_loop).sum().alias("flow_veh"),
-        is_loop.any().alias("_has_loop"),
-        pl.col("occupancy").filter(is_loop).mean().alias("occupancy"),
+        pl.col("_loop_count").sum().alias("flow_veh"),
+        pl.col("_is_loop").any().alias("_has_loop"),
+        pl.col("_loop_occ").mean().alias("occupancy"),
     ]
+    lf = obs.lazy()
+    if "reason_code" in obs.columns:  # a checked table: fuse only its good rows
+        lf = lf.filter(pl.col("reason_code") == 0)
     g = (
-        obs.lazy()
-        .select("source", "segment_id", "ts", "speed", "count", "occupancy", "n")
-        .with_columns(pl.col("ts").dt.truncate(config.interval).alias("bin_start"), *pre)
+        lf.select("segment_id", pl.col("ts").dt.truncate(config.interval).alias("bin_start"), *pre)
         .group_by("segment_id", "bin_start")
         .agg(aggs)
     )

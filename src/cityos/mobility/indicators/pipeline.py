@@ -17,7 +17,7 @@ from cityos.mobility.indicators.fusion import (
     FUSED_SCHEMA,
     FusionKernel,
     ValidateKernel,
-    split_checked,
+    quarantine,
 )
 from cityos.mobility.indicators.runners import map_spark, run_local, run_spark, to_polars
 from cityos.mobility.indicators.vitals import VITALS_SCHEMA, VitalsKernel, bin_incidents, unmatched_incidents
@@ -47,15 +47,12 @@ def compute_local(
 ) -> IndicatorResult:
     config = config or IndicatorConfig()
     ids = segments["segment_id"].cast(pl.String).to_list()
-    checked = pl.from_arrow(run_local(ValidateKernel(ids, config), obs.to_arrow()))
-    assert isinstance(checked, pl.DataFrame)
-    good, bad = split_checked(checked)
-    fused = pl.from_arrow(run_local(FusionKernel(segments, config), good.to_arrow()))
-    assert isinstance(fused, pl.DataFrame)
+    checked = run_local(ValidateKernel(ids, config), obs)
+    bad = quarantine(checked)
+    fused = run_local(FusionKernel(segments, config), checked)  # fuses the rows with reason_code 0
     binned = _incidents(incidents, config)
     joined = fused.join(areas.select("segment_id", "level", "area_id"), on="segment_id", how="inner")
-    vitals = pl.from_arrow(run_local(VitalsKernel(binned, config), joined.to_arrow()))
-    assert isinstance(vitals, pl.DataFrame)
+    vitals = run_local(VitalsKernel(binned, config), joined)
     unmatched = unmatched_incidents(binned, vitals) if binned is not None else pl.DataFrame()
     return IndicatorResult(bad, fused, vitals, unmatched)
 
@@ -77,8 +74,8 @@ def compute_spark(
     ids = segments["segment_id"].cast(pl.String).to_list()
     # Validation is row-wise: mapInArrow over the input's own partitions, no shuffle.
     checked = map_spark(ValidateKernel(ids, config), obs, CHECKED_SCHEMA).cache()
-    good = checked.filter(F.col("reason").isNull()).drop("reason")
-    bad = to_polars(checked.filter(F.col("reason").isNotNull()))
+    good = checked.filter(F.col("reason_code") == 0)
+    bad = quarantine(to_polars(checked.filter(F.col("reason_code") != 0)))
     fused = run_spark(FusionKernel(segments, config), good, ["segment_id"], FUSED_SCHEMA, buckets=buckets).cache()
     areas_df = spark.createDataFrame(areas.select("segment_id", "level", "area_id").to_arrow())
     joined = fused.join(F.broadcast(areas_df), on="segment_id", how="inner")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import polars as pl
 import pyarrow as pa
@@ -18,24 +18,39 @@ import pyarrow as pa
 if TYPE_CHECKING:  # pyspark is a dev/extra dependency: imported only where Spark is used
     from pyspark.sql import DataFrame, SparkSession
 
-Kernel = Callable[[pa.Table], pa.Table]
+ArrowKernel = Callable[[pa.Table], pa.Table]
+
+
+class Kernel(Protocol):
+    """A Polars function over one table; ``__call__`` is its Arrow face (for Spark), ``frame``
+    the same code on a Polars frame (in-process: no Arrow round trip)."""
+
+    schema: ClassVar[pa.Schema]
+
+    def __call__(self, table: pa.Table) -> pa.Table: ...
+
+    def frame(self, df: pl.DataFrame) -> pl.DataFrame: ...
+
+
 BUCKET_COL = "_bucket"
 
 
-def run_local(kernel: Kernel, table: pa.Table, by: Sequence[str] | None = None) -> pa.Table:
-    """Apply ``kernel`` to ``table``; with ``by``, once per group (as Spark would), else once."""
-    if not by:
-        return kernel(table)
-    df = pl.from_arrow(table)
+def run_local(kernel: Kernel, table: pa.Table | pl.DataFrame, by: Sequence[str] | None = None) -> pl.DataFrame:
+    """Apply ``kernel`` in-process; with ``by``, once per group (as Spark would), else once."""
+    df = pl.from_arrow(table) if isinstance(table, pa.Table) else table
     assert isinstance(df, pl.DataFrame)
-    parts = [kernel(part.to_arrow()) for part in df.partition_by(list(by), maintain_order=True)]
+    target = pl.from_arrow(kernel.schema.empty_table())
+    assert isinstance(target, pl.DataFrame)
+    if not by:
+        return kernel.frame(df).cast(target.schema)
+    parts = [kernel.frame(part) for part in df.partition_by(list(by), maintain_order=True)]
     if not parts:
-        return kernel(table.slice(0, 0))
-    return pa.concat_tables(parts)
+        return kernel.frame(df.clear()).cast(target.schema)
+    return pl.concat(parts).cast(target.schema)
 
 
 def run_spark(
-    kernel: Kernel,
+    kernel: ArrowKernel,
     df: DataFrame,
     by: Sequence[str],
     schema: pa.Schema,
@@ -63,7 +78,7 @@ def run_spark(
     return grouped.applyInArrow(apply, schema=spark_schema)
 
 
-def map_spark(kernel: Kernel, df: DataFrame, schema: pa.Schema) -> DataFrame:
+def map_spark(kernel: ArrowKernel, df: DataFrame, schema: pa.Schema) -> DataFrame:
     """``df.mapInArrow`` for a row-wise kernel (no shuffle): each Arrow batch through ``kernel``."""
 
     def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -8,6 +8,7 @@ number of corridors. Formulas are in docs/mobility/indicators.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import polars as pl
 import pyarrow as pa
@@ -99,10 +100,15 @@ class VitalsKernel:
     incidents: pl.DataFrame | None = None  # binned: (area_id, bin_start, incidents)
     config: IndicatorConfig = field(default_factory=IndicatorConfig)
 
+    schema: ClassVar[pa.Schema] = VITALS_SCHEMA
+
+    def frame(self, df: pl.DataFrame) -> pl.DataFrame:
+        return vital_signs(df, self.incidents, self.config)
+
     def __call__(self, table: pa.Table) -> pa.Table:
         df = pl.from_arrow(table)
         assert isinstance(df, pl.DataFrame)
-        return vital_signs(df, self.incidents, self.config).to_arrow().cast(VITALS_SCHEMA)
+        return self.frame(df).to_arrow().cast(VITALS_SCHEMA)
 
 
 def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
