@@ -162,7 +162,7 @@ def test_lazy_distance_rows_agree_with_the_dense_table(grid: pl.DataFrame, monke
     path = ["n1_0-n1_1", "n1_1-n1_2", "n1_2-n2_2", "n2_2-n3_2"]
     pts, _ = drive(GRID, path, noise_m=10.0, seed=5)
     dense = match_traces(pts, SegmentIndex.build(grid))
-    monkeypatch.setattr("cityos.mobility.matching.index.DENSE_NODES", 0)
+    monkeypatch.setattr("cityos.mobility.matching.index.DENSE_SEGMENTS", 0)
     lazy_index = SegmentIndex.build(grid)
     lazy = match_traces(pts, lazy_index)
     assert lazy_index._dense is None

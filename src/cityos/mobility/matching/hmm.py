@@ -41,6 +41,7 @@ class MatchConfig:
     beta_m: float = 60.0  # transition scale: tolerated |route - great circle| (tuned on 30 s SUMO probes)
     max_gap_s: float = 180.0  # a longer silence starts a new chain
     max_route_m: float = 3000.0  # Dijkstra bound; a farther jump starts a new chain
+    uturn_penalty_m: float = 30.0  # added route length for turning onto the opposite direction (SUMO does U-turn)
     back_tolerance_m: float = 25.0  # backward drift on one segment read as standing still (noise)
     heading_weight: float = 6.0  # log-penalty for a candidate opposite the heading
     # same, for the bearing of the movement to the next point; used only where no heading is
@@ -73,7 +74,9 @@ def match(
     index = (
         segments
         if isinstance(segments, SegmentIndex)
-        else SegmentIndex.build(segments, radius_m=cfg.radius_m, max_route_m=cfg.max_route_m)
+        else SegmentIndex.build(
+            segments, radius_m=cfg.radius_m, max_route_m=cfg.max_route_m, uturn_penalty_m=cfg.uturn_penalty_m
+        )
     )
     cols = [
         pl.col("vehicle_id").cast(pl.Utf8),
@@ -273,10 +276,14 @@ def _transition(
     a, b = np.maximum(sa, 0), np.maximum(sb, 0)
     oa32, ob32 = oa.astype(np.float32), ob.astype(np.float32)
     rem_a = (index.seg_len[a] - oa).astype(np.float32)  # metres left on the first segment
-    via = index.node_distance(index.seg_to[a][:, None, :], index.seg_from[b][:, :, None])
+    via = index.segment_via(a[:, None, :], b[:, :, None])
     step = ob32[:, :, None] - oa32[:, None, :]
-    same_fwd = (sb[:, :, None] == sa[:, None, :]) & (step >= -cfg.back_tolerance_m)
-    route = np.where(same_fwd, np.maximum(step, 0.0), rem_a[:, None, :] + via + ob32[:, :, None])
+    same = sb[:, :, None] == sa[:, None, :]
+    route = rem_a[:, None, :] + via + ob32[:, :, None]
+    # on one segment: forward (or backward within the noise tolerance) is the distance moved;
+    # farther backward is read as reversing on the spot, charged like two U-turns
+    route = np.where(same, np.where(step >= -cfg.back_tolerance_m, np.maximum(step, 0.0), -step), route)
+    route = np.where(same & (step < -cfg.back_tolerance_m), route + 2 * index.uturn_penalty_m, route)
     route -= gc.astype(np.float32)[:, None, None]
     np.abs(route, out=route)
     route *= np.float32(-1.0 / cfg.beta_m)

@@ -16,9 +16,9 @@ import polars as pl
 from cityos.core.errors import Invalid
 
 EARTH_RADIUS_M = 6_371_008.8
-# up to this many junctions all bounded rows are computed at once (4,000² float32 = 64 MB);
-# beyond, rows are computed per source junction on demand and cached
-DENSE_NODES = 4000
+# up to this many segments all bounded rows are computed at once (4,000² float32 = 64 MB);
+# beyond, rows are computed per source segment on demand and cached
+DENSE_SEGMENTS = 4000
 REQUIRED_COLUMNS = ("segment_id", "from_node", "to_node", "lons", "lats")
 
 
@@ -70,13 +70,21 @@ class SegmentIndex:
     cell_pieces: np.ndarray
     n_nodes: int
     max_route_m: float
+    uturn_penalty_m: float
     _graph: object = None
     _rows: dict[int, np.ndarray] = field(default_factory=dict)
     _dense: np.ndarray | None = None
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, segments: pl.DataFrame, *, radius_m: float = 50.0, max_route_m: float = 3000.0) -> SegmentIndex:
+    def build(
+        cls,
+        segments: pl.DataFrame,
+        *,
+        radius_m: float = 50.0,
+        max_route_m: float = 3000.0,
+        uturn_penalty_m: float = 30.0,
+    ) -> SegmentIndex:
         missing = [c for c in REQUIRED_COLUMNS if c not in segments.columns]
         if missing:
             raise Invalid(f"segment table lacks columns: {', '.join(missing)}")
@@ -156,18 +164,28 @@ class SegmentIndex:
             cell_pieces=pid,
             n_nodes=len(node_idx),
             max_route_m=float(max_route_m),
+            uturn_penalty_m=float(uturn_penalty_m),
         )
-        index._graph = index._node_graph()
+        index._graph = index._segment_graph()
         return index
 
-    def _node_graph(self) -> object:
+    def _segment_graph(self) -> object:
+        """The directed segment graph (its line graph): an arc a -> b where b leaves the node a
+        enters, weighted len(b), plus ``uturn_penalty_m`` when b is a's opposite direction.
+
+        Searching segments rather than junctions is what lets a U-turn cost something: with
+        free U-turns a noisy point near a junction is cheaply explained by the wrong carriageway.
+        """
         from scipy.sparse import csr_matrix
 
-        # parallel segments between the same nodes: keep the shortest (csr would sum duplicates)
-        df = pl.DataFrame({"f": self.seg_from, "t": self.seg_to, "w": self.seg_len})
-        df = df.group_by("f", "t").agg(pl.col("w").min())
-        w = np.maximum(df["w"].to_numpy(), 1e-6)  # csgraph treats explicit zeros as absent
-        return csr_matrix((w, (df["f"].to_numpy(), df["t"].to_numpy())), shape=(self.n_nodes, self.n_nodes))
+        n = len(self.seg_len)
+        out = pl.DataFrame({"a": np.arange(n), "node": self.seg_to, "a_from": self.seg_from})
+        inc = pl.DataFrame({"b": np.arange(n), "node": self.seg_from, "b_to": self.seg_to})
+        arcs = out.join(inc, on="node")
+        a, b = arcs["a"].to_numpy(), arcs["b"].to_numpy()
+        uturn = arcs["a_from"].to_numpy() == arcs["b_to"].to_numpy()
+        w = np.maximum(self.seg_len[b] + np.where(uturn, self.uturn_penalty_m, 0.0), 1e-6)
+        return csr_matrix((w, (a, b)), shape=(n, n))
 
     # ------------------------------------------------------------------ queries
     def candidates(
@@ -219,19 +237,22 @@ class SegmentIndex:
         offset = self.piece_start[pc] + t * self.piece_len[pc]
         return pt, seg, offset, dist, self.piece_bearing[pc]
 
-    def node_distance(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        """Shortest-path metres (float32) from nodes ``src`` to nodes ``dst``, broadcast together;
-        inf beyond ``max_route_m``.
+    def segment_via(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Metres (float32) from the end of segment ``src`` to the start of segment ``dst`` over
+        the segment graph (U-turn penalties included), broadcast together; inf beyond
+        ``max_route_m`` or when unreachable.
 
-        Rows come from a Dijkstra bounded by ``max_route_m``; for up to DENSE_NODES junctions
-        all rows are computed once, beyond that per source junction on demand, cached either way,
-        so a city network is searched once per junction, not once per point pair.
+        Rows come from a Dijkstra bounded by ``max_route_m``; for up to DENSE_SEGMENTS segments
+        all rows are computed once, beyond that per source segment on demand, cached either way,
+        so a city network is searched once per segment, not once per point pair.
         """
         from scipy.sparse.csgraph import dijkstra
 
-        if self.n_nodes <= DENSE_NODES:
+        if len(self.seg_len) <= DENSE_SEGMENTS:
             if self._dense is None:
-                self._dense = dijkstra(self._graph, directed=True, limit=self.max_route_m).astype(np.float32)
+                # row a holds len(path from a's end to b's end); the start of b is len(b) earlier
+                full = dijkstra(self._graph, directed=True, limit=self.max_route_m + self.seg_len.max())
+                self._dense = (full - self.seg_len[None, :]).astype(np.float32)
             return np.asarray(self._dense[src, dst], dtype=np.float32)
         src_b, dst_b = np.broadcast_arrays(src, dst)
         flat_src, flat_dst = src_b.ravel(), dst_b.ravel()
@@ -240,9 +261,9 @@ class SegmentIndex:
         usrc, inv = np.unique(flat_src, return_inverse=True)
         missing = [int(s) for s in usrc if int(s) not in self._rows]
         if missing:
-            rows = dijkstra(self._graph, directed=True, indices=missing, limit=self.max_route_m)
+            rows = dijkstra(self._graph, directed=True, indices=missing, limit=self.max_route_m + self.seg_len.max())
             for s, row in zip(missing, np.atleast_2d(rows), strict=True):
-                self._rows[s] = row.astype(np.float32)
+                self._rows[s] = (row - self.seg_len).astype(np.float32)
         table = np.stack([self._rows[int(s)] for s in usrc])
         return np.asarray(table[inv, flat_dst].reshape(src_b.shape), dtype=np.float32)
 
