@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +118,16 @@ def test_geojson_with_bad_features() -> None:
     assert br["from_node"] == b["to_node"]
     with pytest.raises(Invalid):
         read_geojson({"type": "Feature"})
+
+
+def test_geojson_file(tmp_path: Path) -> None:
+    p = tmp_path / "roads.geojson"
+    line = {"type": "LineString", "coordinates": [[104.0, 30.0], [104.0, 30.001]]}
+    feature = {"type": "Feature", "id": "x", "properties": {"road_class": "branch"}, "geometry": line}
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    df, rejected = read_geojson(p)
+    assert df["segment_id"].to_list() == ["x"]
+    assert rejected == {}
+    (tmp_path / "bad.geojson").write_text("{not json")
+    with pytest.raises(Invalid, match="readable"):
+        read_geojson(tmp_path / "bad.geojson")

@@ -1,1 +1,1 @@
-"""Placeholder: see the mobility brief (filled by its owner)."""
+"""Road network: the segment contract (schema), models, SUMO/GeoJSON import, spatial index."""

@@ -1,1 +1,1 @@
-"""Placeholder: see the mobility brief (filled by its owner)."""
+"""Traffic scenarios: SUMO builder, fast built-in generator, the real Los-loop week."""

@@ -6,14 +6,21 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from cityos.mobility.scenario.generator import GeneratorConfig
+    from cityos.mobility.scenario.tables import ScenarioTables
 
-def _demand(start: str | None, hours: float, vehicles: int, noise_m: float, probe_s: int, seed: int):  # type: ignore[no-untyped-def]
+
+def _demand(start: str | None, hours: float, vehicles: int, noise_m: float, probe_s: int, seed: int) -> GeneratorConfig:
     from cityos.mobility.scenario.generator import GeneratorConfig
 
+    if not 1 <= probe_s <= 600 or hours <= 0 or vehicles <= 0 or noise_m < 0:
+        raise typer.BadParameter("probe period 1-600 s, positive hours and vehicles, noise >= 0")
     cfg = GeneratorConfig(
         duration_s=int(hours * 3600), vehicles=vehicles, gps_noise_m=noise_m, probe_interval_s=probe_s, seed=seed
     )
@@ -25,7 +32,7 @@ def _demand(start: str | None, hours: float, vehicles: int, noise_m: float, prob
     return cfg
 
 
-def _summary(tables) -> None:  # type: ignore[no-untyped-def]
+def _summary(tables: ScenarioTables) -> None:
     for name in ("segments", "probes", "loops", "loop_counts", "edge_truth"):
         typer.echo(f"  {name}: {getattr(tables, name).height} rows")
 
