@@ -154,7 +154,12 @@ def sensor_kernel(table: pa.Table) -> pa.Table:
     the rows of the single-process result. (Neighbour features join across sensors and run
     after, in-process or as a Spark join.) The input must be ``series.prepare`` output.
     """
-    grid = pl.from_arrow(table)
-    assert isinstance(grid, pl.DataFrame)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    # Only the three series columns: a runner's own columns (a Spark bucket key) stay out.
+    grid = frame.select("sensor_id", "ts", "speed_kmh")
     feats = own_features(grid).join(targets(grid), on=["sensor_id", "ts"], how="left")
-    return feats.sort("sensor_id", "ts").to_arrow()
+    out = feats.sort("sensor_id", "ts").to_arrow()
+    # Polars writes large_string; Spark's Arrow schemas use string, so give it that.
+    schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f for f in out.schema])
+    return out.cast(schema)
