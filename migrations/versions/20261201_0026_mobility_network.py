@@ -67,9 +67,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("network_id", "segment_id", name=op.f("uq_road_segment_network_id")),
     )
     op.create_index("ix_road_segment_network_h3", "road_segment", ["network_id", "h3_cell"], unique=False)
-    op.create_index(
-        "ix_road_segment_network_bbox", "road_segment", ["network_id", "min_lon", "min_lat"], unique=False
-    )
+    op.create_index("ix_road_segment_network_bbox", "road_segment", ["network_id", "min_lon", "min_lat"], unique=False)
 
 
 def downgrade() -> None:
