@@ -5,6 +5,7 @@ history rows and queued notifications; what it does not handle goes to the norma
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -320,3 +321,23 @@ def test_install_after_start_is_refused(fast: TestClient) -> None:
     fast.get("/healthz")
     with pytest.raises(RuntimeError):
         fastpath.install(fast.app)  # type: ignore[arg-type]
+
+
+def test_a_cached_token_is_refused_once_expired(
+    session: Session, client: TestClient, fast: TestClient, auth: dict[str, str]
+) -> None:
+    from datetime import timedelta
+
+    from cityos.identity import tokens
+
+    _setup(client, auth, ["urn:ngsi-ld:WasteContainer:b"])
+    subject = tokens.decode(auth["Authorization"].split()[1], expect="access").subject
+    token, _ = tokens.issue("access", subject, timedelta(seconds=2))
+    headers = {**JSON_LINK, "Authorization": f"Bearer {token}"}
+    url = f"{ENTITIES}/urn:ngsi-ld:WasteContainer:b/attrs/fillingLevel"
+    assert fast.patch(url, content=b'{"value": 0.3}', headers=headers).status_code == 204  # actor cached
+    assert fast.patch(url, content=b'{"value": 0.4}', headers=headers).status_code == 204  # token cached
+    time.sleep(2.1)
+    late = fast.patch(url, content=b'{"value": 0.5}', headers=headers)
+    assert late.status_code == 401
+    assert late.json()["type"] == "urn:cityos:errors:Unauthorized"

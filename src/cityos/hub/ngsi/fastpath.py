@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,33 @@ async def _read_body(receive: Receive) -> bytes | None:
             raise _PassOn(b"".join(chunks), more=True)
 
 
+class TokenCache:
+    """Bearer tokens whose signature was checked recently, with their claims, so a burst of
+    updates checks each token's HMAC once. A hit is used only until the token's expiry (then
+    ``tokens.decode`` answers, with its message); the signature of a given string cannot change,
+    and revocation is the actor cache's concern, as on the normal route."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: dict[str, tuple[float, tokens.TokenClaims]] = {}
+
+    def decode(self, token: str) -> tokens.TokenClaims:
+        hit = self._items.get(token)
+        if hit is not None and time.time() < hit[0]:
+            return hit[1]
+        claims = tokens.decode(token, expect=("access", "client"))
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items[token] = (claims.expires_at.timestamp(), claims)
+        return claims
+
+    def forget(self) -> None:
+        self._items.clear()
+
+
+token_cache = TokenCache()
+
+
 def _actor(headers: dict[bytes, bytes], cookie: bool) -> Actor:
     """The caller as ``identity.deps.current_actor`` would find it, or _PassOn."""
     header = headers.get(b"authorization", b"").decode("latin-1")
@@ -115,7 +143,7 @@ def _actor(headers: dict[bytes, bytes], cookie: bool) -> Actor:
         if cookie:
             raise _PassOn  # a page session: the normal route checks it (and its revocation)
         raise Unauthorized()
-    claims = tokens.decode(token, expect=("access", "client"))
+    claims = token_cache.decode(token)
     actor = actor_cache.get(claims)
     if actor is None:
         raise _PassOn  # the normal route loads the account or client and caches it
