@@ -122,12 +122,12 @@ def run_fastmm(
         dst = node_ids.setdefault(r["to_node"], len(node_ids))
         network.add_edge(i, source=src, target=dst, geom=list(zip(x.tolist(), y.tolist(), strict=True)))
     network.finalize()
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     matcher = fastmm.FastMapMatch(
         network, fastmm.TransitionMode.SHORTEST, max_distance_between_candidates=cfg.max_route_m,
         cache_dir=str(work / "ubodt"),
     )  # fmt: skip
-    prep_s = time.perf_counter() - t0
+    prep_s = time.process_time() - t0
     x, y = proj.forward(points["lon"].to_numpy(), points["lat"].to_numpy())
     ts = points["ts"].to_numpy()
     veh = points["vehicle_id"].to_numpy()
@@ -138,13 +138,13 @@ def run_fastmm(
         fastmm.Trajectory.from_xyt_tuples(list(zip(x[a:b].tolist(), y[a:b].tolist(), ts[a:b].tolist(), strict=True)))
         for a, b in zip(starts, ends, strict=True)
     ]
-    t0 = time.perf_counter()
+    t0, w0 = time.process_time(), time.perf_counter()
     results = [
         matcher.match(tr, max_candidates=cfg.max_candidates, candidate_search_radius=cfg.radius_m,
                       gps_error=cfg.sigma_m, reverse_tolerance=0.0)
         for tr in trajs
     ]  # fmt: skip
-    match_s = time.perf_counter() - t0
+    match_s, match_wall = time.process_time() - t0, time.perf_counter() - w0
     edge = np.full(len(veh), -1, dtype=np.int64)
     for a, res in zip(starts, results, strict=True):
         for sub in res.subtrajectories:
@@ -157,7 +157,12 @@ def run_fastmm(
                 edge[a + s.p0.trajectory_index] = s.edges[0].edge_id
                 edge[a + s.p1.trajectory_index] = s.edges[-1].edge_id
     ids = segments["segment_id"].to_list()
-    return {"prep_s": prep_s, "match_s": match_s, "edge": [ids[e] if e >= 0 else None for e in edge.tolist()]}
+    return {
+        "prep_s": prep_s,
+        "match_s": match_s,
+        "match_wall": match_wall,
+        "edge": [ids[e] if e >= 0 else None for e in edge.tolist()],
+    }
 
 
 def share_true(got: list[str | None], points: pl.DataFrame) -> float:
@@ -198,22 +203,28 @@ def main() -> None:
     )
 
     cfg = MatchConfig(sigma_m=args.noise)
-    t0 = time.perf_counter()
+    # CPU seconds of this process (all threads), not wall time: the bench machine is shared
+    t0 = time.process_time()
     index = SegmentIndex.build(segments, radius_m=cfg.radius_m, max_route_m=cfg.max_route_m)
-    build_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    index.segment_via(np.array([0]), np.array([0]))  # the bounded distance table (fastmm: UBODT)
+    build_s = time.process_time() - t0
+    t0, w0 = time.process_time(), time.perf_counter()
     res = match(points.drop("true_edge"), index, cfg)
-    ours_s = time.perf_counter() - t0
+    ours_s, ours_wall = time.process_time() - t0, time.perf_counter() - w0
     ours = share_true(res.points["segment_id"].to_list(), points)
     ours_pps = points.height / ours_s
-    print(f"cityos : {ours_pps:,.0f} points/s (index {build_s:.2f} s, match {ours_s:.2f} s), "
-          f"moving points on the true edge {ours:.4f}, counts {res.counts}")  # fmt: skip
+    print(
+        f"cityos : {ours_pps:,.0f} points per CPU-s (index {build_s:.2f} s, match {ours_s:.2f} s CPU, "
+        f"{ours_wall:.2f} s wall), moving points on the true edge {ours:.4f}, counts {res.counts}"
+    )
 
     fm = run_fastmm(points, segments, index, work, cfg)
     fm_pps = points.height / fm["match_s"]
     fm_share = share_true(fm["edge"], points)
-    print(f"fastmm : {fm_pps:,.0f} points/s (UBODT {fm['prep_s']:.2f} s, match {fm['match_s']:.2f} s), "
-          f"moving points on the true edge {fm_share:.4f}")  # fmt: skip
+    print(
+        f"fastmm : {fm_pps:,.0f} points per CPU-s (UBODT {fm['prep_s']:.2f} s, match {fm['match_s']:.2f} s CPU, "
+        f"{fm['match_wall']:.2f} s wall), moving points on the true edge {fm_share:.4f}"
+    )
     print(f"ratio  : throughput {ours_pps / fm_pps:.2f}x fastmm; accuracy {ours:.4f} vs {fm_share:.4f} "
           f"(targets: >= 0.97 and >= 1.0x)")  # fmt: skip
 
