@@ -11,8 +11,10 @@ messages (every device sends the same number per batch; three readings each: fil
 temperature, status) the way the MQTT writer does: one transaction per batch through
 ``pipeline.process`` — envelope and profile checks, scaling and ranges, the message-id
 de-duplication (INSERT … ON CONFLICT DO NOTHING RETURNING), the observations in bulk
-(``temporal.append_observations``), one entity update per device (``ngsi.upsert_attributes``),
-the device's state, one DeviceObserved event per device, the tallies.
+(``temporal.append_observations``), the latest values of every device's entity in one store
+call per batch (``ngsi.upsert_many``: one SELECT, one bulk INSERT, one executemany UPDATE), the
+device's state, one DeviceObserved event per device, the tallies. ``--devices 1000`` makes every
+message of a batch come from a different device (the per-device costs at their largest).
 
 The baseline, in the same run on the same database: the very rows the hub path stores, prepared
 in advance, bulk-inserted with one Core executemany per batch, one transaction per batch.
