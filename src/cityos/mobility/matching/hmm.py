@@ -145,7 +145,9 @@ def match(
             .alias("reason")
         )
     matched = seg_out >= 0
-    seg_ids = [index.segment_ids[s] if s >= 0 else None for s in seg_out.tolist()]
+    ids = pl.Series("segment_id", index.segment_ids.tolist(), dtype=pl.Utf8)
+    gathered = ids.gather(pl.Series(np.maximum(seg_out, 0)))
+    seg_ids = pl.select(pl.when(pl.Series(matched)).then(gathered)).to_series()
     out = df.select(
         "vehicle_id",
         "ts",
@@ -206,9 +208,12 @@ def _viterbi(
     moving = ~(speed < cfg.moving_speed_ms)  # NaN speed (unknown) counts as moving
     hdg = np.where(moving, heading, np.nan)
     emit = -0.5 * (D / cfg.sigma_m) ** 2
-    emit -= cfg.heading_weight * _angle_penalty(B, hdg[:, None])
-    mdir = np.where(np.isfinite(heading), np.nan, mdir)
-    emit -= cfg.movement_weight * _angle_penalty(B, mdir[:, None])
+    # each point gets at most one direction penalty: its heading when it reports one, else
+    # the movement bearing (computed only on the rows that need it)
+    with_h = np.flatnonzero(np.isfinite(hdg))
+    emit[with_h] -= cfg.heading_weight * _angle_penalty(B[with_h], hdg[with_h, None])
+    with_m = np.flatnonzero(~np.isfinite(heading) & np.isfinite(mdir))
+    emit[with_m] -= cfg.movement_weight * _angle_penalty(B[with_m], mdir[with_m, None])
     emit[S < 0] = -np.inf
 
     # position of each point inside its vehicle's trace -> one Viterbi step per position
