@@ -275,17 +275,7 @@ def fuse(obs: pl.DataFrame, segments: pl.DataFrame, config: IndicatorConfig) -> 
         & (spread > config.disagree_abs_kmh)
         & (spread > config.disagree_rel * pl.col("speed_kmh"))
     )
-    detail = pl.concat_str(
-        [pl.lit(f"{s}=") + pl.col(f"{s}_speed").round(1).cast(pl.String) for s in SOURCES],
-        separator=" ",
-        ignore_nulls=True,
-    )
-    g = g.with_columns(
-        disagree.fill_null(False).alias("disagree"),
-        pl.when(disagree)
-        .then(pl.lit("sources disagree by ") + spread.round(1).cast(pl.String) + pl.lit(" km/h: ") + detail)
-        .alias("disagree_reason"),
-    )
+    g = g.with_columns(disagree.fill_null(False).alias("disagree"))
     seg = segments.lazy().select(
         pl.col("segment_id").cast(pl.String), "road_class", pl.col("length_m").cast(pl.Float64),
         pl.col("lanes").cast(pl.Int16), pl.col("free_speed_kmh").cast(pl.Float64),
@@ -293,4 +283,23 @@ def fuse(obs: pl.DataFrame, segments: pl.DataFrame, config: IndicatorConfig) -> 
     out = g.join(seg, on="segment_id", how="left").with_columns(
         state_expr("speed_kmh", "road_class", config).alias("state")
     )
-    return out.select([f.name for f in FUSED_SCHEMA]).collect()
+    done = out.with_columns(pl.lit(None, dtype=pl.String).alias("disagree_reason")).select(
+        [f.name for f in FUSED_SCHEMA]
+    ).collect(engine="streaming")
+    # The reason text is written only for the (few) flagged rows: formatting every row's
+    # speeds as strings cost as much as the whole group-by.
+    flagged = done.filter(pl.col("disagree"))
+    if flagged.is_empty():
+        return done
+    speeds = [pl.col(f"{s}_speed") for s in SOURCES]
+    spread = pl.max_horizontal(speeds) - pl.min_horizontal(speeds)
+    detail = pl.concat_str(
+        [pl.lit(f"{s}=") + pl.col(f"{s}_speed").round(1).cast(pl.String) for s in SOURCES],
+        separator=" ",
+        ignore_nulls=True,
+    )
+    flagged = flagged.with_columns(
+        (pl.lit("sources disagree by ") + spread.round(1).cast(pl.String) + pl.lit(" km/h: ") + detail)
+        .alias("disagree_reason")
+    )
+    return pl.concat([done.filter(~pl.col("disagree")), flagged])
