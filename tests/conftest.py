@@ -69,6 +69,39 @@ def engine(settings: Settings) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(scope="module")
+def isolated_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of the test module's own, migrated: for tests whose servers, threads or bridges
+    commit for real, so nothing they write reaches the shared test database (where the other
+    tests' expectations would see it)."""
+    if not TEST_DB_URL.startswith("postgresql"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('isolated') / 'cityos-isolated.db'}"
+    else:
+        import psycopg
+
+        admin_url = TEST_DB_URL.replace("postgresql+psycopg://", "postgresql://")
+        name = f"cityos_iso_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"{admin_url.rpartition('/')[0]}/{name}"
+    eng = make_engine(url)
+    migrate.upgrade(eng)
+    eng.dispose()
+    yield url
+    if TEST_DB_URL.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def isolated_engine(isolated_url: str) -> Iterator[Engine]:
+    eng = make_engine(isolated_url)
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
     conn = engine.connect()

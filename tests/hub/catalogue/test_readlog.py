@@ -84,8 +84,8 @@ def test_removed_rows_are_found(session: Session) -> None:
     assert (report.ok, report.problem) == (False, "head")
 
 
-def test_concurrent_appends_stay_linear(engine: Engine) -> None:
-    factory = make_sessionmaker(engine)
+def test_concurrent_appends_stay_linear(isolated_engine: Engine) -> None:
+    factory = make_sessionmaker(isolated_engine)
     errors: list[BaseException] = []
 
     def worker() -> None:

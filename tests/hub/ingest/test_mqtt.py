@@ -72,9 +72,9 @@ class Live:
 
 
 @pytest.fixture
-def live(engine: Engine) -> Iterator[Live]:
+def live(isolated_engine: Engine) -> Iterator[Live]:
     _broker()
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(isolated_engine)
     bus = Bus(factory)
     out = Live(factory, bus, prefix=f"cityos-test-{uuid.uuid4().hex[:8]}")
 
@@ -271,7 +271,8 @@ def test_a_full_queue_holds_the_broker_back(live: Live) -> None:
     assert live.count(SensorObservation, SensorObservation.source == device.code) == 200
 
 
-def test_the_server_starts_the_bridge_when_a_broker_is_configured(live: Live, engine: Engine) -> None:
+def test_the_server_starts_the_bridge_when_a_broker_is_configured(live: Live, isolated_engine: Engine) -> None:
+    engine = isolated_engine
     from cityos.core.runtime import Runtime
     from cityos.core.settings import Settings
     from cityos.hub.ingest import mqtt, tasks

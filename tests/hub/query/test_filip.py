@@ -100,7 +100,8 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(engine: Engine, settings: Settings) -> Iterator[Live]:
+def live(isolated_engine: Engine, isolated_url: str) -> Iterator[Live]:
+    engine = isolated_engine
     from cityos.app import create_app
 
     with Session(engine) as s:
@@ -109,7 +110,7 @@ def live(engine: Engine, settings: Settings) -> Iterator[Live]:
         account_id = account.id
         s.commit()
     token, _ = tokens.issue("access", str(account_id), timedelta(minutes=30))
-    app_settings = Settings(env="test", database_url=settings.database_url, log_level="WARNING")
+    app_settings = Settings(env="test", database_url=isolated_url, log_level="WARNING")
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(app_settings), host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -168,10 +168,10 @@ def black_hole() -> Iterator[str]:
 
 
 @pytest.fixture
-def committed(engine: Engine, tenant: str) -> Iterator[sessionmaker[Session]]:
+def committed(isolated_engine: Engine, tenant: str) -> Iterator[sessionmaker[Session]]:
     """Sessions whose commits are real (the deliverer works on its own sessions and threads);
     what the test's tenant left is deleted afterwards."""
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(isolated_engine)
     yield factory
     with factory() as s:
         pks = list(s.scalars(select(HubSubscription.id).where(HubSubscription.tenant == tenant)))
