@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from cityos.mobility.forecast.features import sensor_kernel
 from cityos.mobility.forecast.series import prepare
 from tests.mobility.forecast.helpers import mean_reverting
-
-pytest.importorskip("pyspark")
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    if shutil.which("java") is None:
-        pytest.skip("no Java for Spark")
-    from cityos.mobility.indicators.runners import local_spark
-
-    session = local_spark("cityos-forecast-test", cores=2)
-    yield session
-    session.stop()
 
 
 def test_spark_features_equal_local(spark: Any) -> None:

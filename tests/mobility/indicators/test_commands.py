@@ -26,8 +26,17 @@ def test_indicators_command_writes_results(tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = CliRunner().invoke(
         app,
-        ["indicators", "--segments", str(tmp_path / "segs.parquet"), "--probes", str(tmp_path / "probes.parquet"),
-         "--out", str(out), "--district-col", "district"],
+        [
+            "indicators",
+            "--segments",
+            str(tmp_path / "segs.parquet"),
+            "--probes",
+            str(tmp_path / "probes.parquet"),
+            "--out",
+            str(out),
+            "--district-col",
+            "district",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "1 quarantined" in res.output

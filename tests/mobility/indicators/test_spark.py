@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from cityos.mobility.indicators.pipeline import compute_local, compute_spark
 from cityos.mobility.indicators.vitals import membership
 from tests.mobility.indicators.data import at, many_observations, segments
-
-pytest.importorskip("pyspark")
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[object]:
-    import shutil
-
-    if shutil.which("java") is None:
-        pytest.skip("no Java for Spark")
-    from cityos.mobility.indicators.runners import local_spark
-
-    session = local_spark("cityos-indicators-test", cores=2)
-    yield session
-    session.stop()
 
 
 def _sorted(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:

@@ -24,7 +24,9 @@ def _fused_rows(rows: list[tuple[str, float, float | None, int]]) -> pl.DataFram
     assert isinstance(empty, pl.DataFrame)
     seg = segments().select("segment_id", "road_class", "length_m", "lanes", "free_speed_kmh")
     filled = base.join(seg, on="segment_id").with_columns(
-        pl.lit(T0).alias("bin_start"), pl.lit(False).alias("disagree"), pl.lit(0.0).alias("probe_n"),
+        pl.lit(T0).alias("bin_start"),
+        pl.lit(False).alias("disagree"),
+        pl.lit(0.0).alias("probe_n"),
         pl.col("state").cast(pl.Int8),
     )
     return filled.with_columns(pl.lit("city").alias("level"), pl.lit("city").alias("area_id"))
