@@ -17,6 +17,7 @@ from cityos.core.runtime import Runtime
 from cityos.core.settings import get_settings
 from cityos.emergency import cli as emergency_cli
 from cityos.hub import cli as hub_cli
+from cityos.mobility import cli as mobility_cli
 from cityos.services import cli as services_cli
 
 app = typer.Typer(help="cityos — open city operating platform", no_args_is_help=True)
@@ -56,6 +57,7 @@ app.add_typer(services_cli.build(work), name="services")
 app.add_typer(community_cli.build(work), name="community")
 app.add_typer(emergency_cli.build(work), name="emergency")
 app.add_typer(hub_cli.build(work), name="hub")
+app.add_typer(mobility_cli.build(work), name="mobility")
 
 
 @app.command()
