@@ -2,6 +2,11 @@
 
 Usage: .venv/bin/python bench/ngsi_updates.py [--entities 500] [--seconds 8] [--connections 16]
        [--rounds 3] [--database postgresql://postgres@127.0.0.1:5432/postgres] [--path attr|attrs]
+       [--app both|fast|normal] [--workers 1]
+
+``--app both`` (default) starts two apps, the FastAPI routes alone (``cityos.app:create_app``)
+and the same app with the NGSI-LD fast path (``fast_app`` below, ``hub/ngsi/fastpath.py``), and
+measures them in alternating rounds; ``--workers`` runs that many uvicorn processes of each.
 
 Builds a fresh database (SQLite file by default; ``--database`` names a PostgreSQL server, where
 a throw-away database is created and dropped), creates ``--entities`` entities through the store
