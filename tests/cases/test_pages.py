@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -110,3 +111,42 @@ def test_staff_steps_on_the_case_page(client: TestClient, session: Session, worl
     assert case.status == "handling"
     refused = client.post(f"/cases/{case.id}/act", data={"action": "handle"})  # not the department's staff
     assert refused.status_code == 403
+
+
+def test_case_list_shows_status_titles_and_local_times(client: TestClient, session: Session, world: World) -> None:
+    from datetime import UTC, datetime
+
+    resident = make_account(session, roles=["resident"], scope=world.room)
+    _as(client, session, resident.id)
+    r = client.post(
+        "/cases/new",
+        data={"category_code": "component.01.01", "title": "路灯不亮", "lon": "104.02", "lat": "30.05"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    case = session.scalars(select(Case)).one()
+    case.created_at = datetime(2026, 12, 1, 10, 22, tzinfo=UTC)
+    session.commit()
+    html = client.get("/cases?view=mine", headers={"Accept-Language": "zh-CN"}).text
+    status = re.search(r'<span class="case-status" data-state="([^"]+)">([^<]*)</span>', html)
+    assert status is not None
+    state, shown = status.groups()
+    assert state == case.status
+    assert shown != state  # the process's title (e.g. 发现), not the raw state name
+    assert re.search(r"[\u4e00-\u9fff]", shown)
+    # created at 10:22 UTC is 18:22 in the city (Asia/Shanghai)
+    assert '<span data-testid="case-created">2026-12-01 18:22</span>' in html
+
+
+def test_report_button_keeps_its_colours_among_the_view_pills(
+    client: TestClient, session: Session, world: World
+) -> None:
+    resident = make_account(session, roles=["resident"], scope=world.room)
+    _as(client, session, resident.id)
+    html = client.get("/cases").text
+    assert 'class="button" href="/cases/new"' in html
+    # ".case-views a" paints pills white; the button inside must get its own background and text colour back
+    rule = re.search(r"\.case-views a\.button\s*\{([^}]*)\}", html)
+    assert rule is not None
+    assert "background: var(--accent)" in rule.group(1)
+    assert "color: var(--accent-fg)" in rule.group(1)

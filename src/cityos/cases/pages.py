@@ -5,7 +5,9 @@ timeline, process actions and 好差评."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -21,6 +23,7 @@ from cityos.core.http import DbSession
 from cityos.core.i18n import N_
 from cityos.core.pagination import PageParams
 from cityos.core.runtime import Runtime
+from cityos.core.settings import get_settings
 from cityos.identity.deps import CurrentActor
 from cityos.people.models import Department
 from cityos.places.models import Region
@@ -28,6 +31,7 @@ from cityos.web.forms import refused
 from cityos.web.shell import PageActor, current_region, page_actor
 from cityos.web.templating import render
 from cityos.workflow import service as workflow
+from cityos.workflow.models import ProcessInstance
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,9 +125,33 @@ def case_list(
             "views": [(v, VIEWS[v][0]) for v in views],
             "q": q,
             "category_names": names,
+            "state_titles": _state_titles(session, rows),
+            "local": _local,
             "can_report": actor.can("case:report"),
         },
     )
+
+
+def _local(moment: datetime | None) -> str:
+    """A moment in the city's time zone."""
+    return moment.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _state_titles(session: Session, rows: list[Case]) -> dict[int, str]:
+    """Each case's status as its process names it (as on the case page), by case id."""
+    ids = {c.process_instance_id for c in rows if c.process_instance_id is not None}
+    if not ids:
+        return {}
+    instances = {i.id: i for i in session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(ids)))}
+    titles: dict[int, str] = {}
+    for c in rows:
+        instance = instances.get(c.process_instance_id) if c.process_instance_id is not None else None
+        if instance is None:
+            continue
+        states = workflow.spec_of(session, instance).states
+        if c.status in states:
+            titles[c.id] = states[c.status].title
+    return titles
 
 
 def _category_names(session: Session, codes: set[str]) -> dict[str, str]:
