@@ -14,6 +14,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path as FsPath
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from cityos.core.errors import DomainError, FieldError, Invalid, NotFound
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_
+from cityos.core.settings import get_settings
 from cityos.hub.ngsi import query_views as views
 from cityos.hub.ngsi.context import Context, default_context
 from cityos.hub.ngsi.geo import GeoQuery, parse_geoquery
@@ -66,6 +68,20 @@ def _when(value: Any) -> str:
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value or "")
+
+
+def _local(value: Any, fmt: str = "%m-%d %H:%M") -> str:
+    """A moment (datetime or ISO 8601 text, as the entity keeps it) in the city's time zone."""
+    moment = value
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(moment, datetime):
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return moment.astimezone(ZoneInfo(get_settings().timezone)).strftime(fmt)
     return str(value or "")
 
 
@@ -263,7 +279,8 @@ def entity_page(
             "type": ctx.compact(row.type),
             "type_iri": row.type,
             "created": row.data.get("createdAt", ""),
-            "modified": row.data.get("modifiedAt", "") or _when(row.modified_at),
+            "modified": _local(row.data.get("modifiedAt") or row.modified_at),
+            "modified_iso": row.data.get("modifiedAt", ""),
             "attributes": attributes,
             "numeric": numeric,
             "point": point,

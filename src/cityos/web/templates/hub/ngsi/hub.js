@@ -89,7 +89,9 @@
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
       .then(function (body) {
         var series = data.numeric.map(function (a) {
-          return { name: a.name, type: "line", showSymbol: false, data: seriesOf(body, a) };
+          // a line needs two points: with few observations show each as a symbol, or one reading draws nothing
+          var points = seriesOf(body, a);
+          return { name: a.name, type: "line", showSymbol: points.length <= 30, symbolSize: 6, data: points };
         }).filter(function (s) { return s.data.length; });
         if (!series.length) { none(); return; }
         var chart = echarts.init(el);
