@@ -128,7 +128,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    from cityos.hub.ngsi import fastpath
     from cityos.routes import include_all
+
+    if settings.ngsi_fast_path:
+        fastpath.install(app)  # the NGSI-LD partial updates devices send thousands of times a second
 
     include_all(app)
     return app

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # JSON-LD contexts named in a Link header are fetched; private and loopback addresses are
     # refused unless an intranet deployment hosts its contexts there (SSRF otherwise).
     ngsi_context_allow_private: bool = False
+    # The lean path for NGSI-LD partial updates (hub/ngsi/fastpath.py); off: the normal routes answer.
+    ngsi_fast_path: bool = True
     log_level: str = "INFO"
     # Threads that run request handlers (blocking database work). Few threads beat many on
     # SQLite, where the work is CPU-bound and threads only fight over the GIL; PostgreSQL

@@ -28,11 +28,21 @@ ENTITIES = "/ngsi-ld/v1/entities"
 
 @pytest.fixture
 def fast(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+    """The app as ``create_app`` makes it: with the fast path."""
     from cityos.app import create_app
 
-    app = create_app(settings, runtime=runtime)
-    fastpath.install(app)
-    with TestClient(app, headers={"Accept-Language": "en"}) as c:
+    assert settings.ngsi_fast_path
+    with TestClient(create_app(settings, runtime=runtime), headers={"Accept-Language": "en"}) as c:
+        yield c
+
+
+@pytest.fixture
+def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+    """The same app with the fast path switched off: the normal routes answer everything."""
+    from cityos.app import create_app
+
+    normal = settings.model_copy(update={"ngsi_fast_path": False})
+    with TestClient(create_app(normal, runtime=runtime), headers={"Accept-Language": "en"}) as c:
         yield c
 
 
