@@ -4,8 +4,8 @@ Usage: .venv/bin/python bench/ngsi_updates.py [--entities 500] [--seconds 8] [--
        [--rounds 3] [--database postgresql://postgres@127.0.0.1:5432/postgres] [--path attr|attrs]
        [--app both|fast|normal] [--workers 1]
 
-``--app both`` (default) starts two apps, the FastAPI routes alone (``cityos.app:create_app``)
-and the same app with the NGSI-LD fast path (``fast_app`` below, ``hub/ngsi/fastpath.py``), and
+``--app both`` (default) starts two apps, the app as served (``fast_app`` below: with the NGSI-LD
+fast path, ``hub/ngsi/fastpath.py``) and the same app with it switched off (``routes_app``), and
 measures them in alternating rounds; ``--workers`` runs that many uvicorn processes of each.
 
 Builds a fresh database (SQLite file by default; ``--database`` names a PostgreSQL server, where
@@ -71,13 +71,18 @@ async def bare_app(scope: dict, receive, send) -> None:  # type: ignore[no-untyp
 
 
 def fast_app():  # type: ignore[no-untyped-def]
-    """The real app with the NGSI-LD fast path installed (``hub/ngsi/fastpath.py``)."""
+    """The real app as ``cityos serve`` makes it: with the NGSI-LD fast path (``hub/ngsi/fastpath.py``)."""
     from cityos.app import create_app
-    from cityos.hub.ngsi import fastpath
 
-    app = create_app()
-    fastpath.install(app)
-    return app
+    return create_app()
+
+
+def routes_app():  # type: ignore[no-untyped-def]
+    """The same app with the fast path switched off: the FastAPI routes answer every update."""
+    from cityos.app import create_app
+    from cityos.core.settings import get_settings
+
+    return create_app(get_settings().model_copy(update={"ngsi_fast_path": False}))
 
 
 @dataclass
@@ -316,7 +321,7 @@ def main() -> int:
             else:
                 paths.append(f"/ngsi-ld/v1/entities/{entity_id}/attrs")
                 bodies.append(json.dumps({"temperature": {"type": "Property", "value": value}}).encode())
-        apps = {"normal": "cityos.app:create_app", "fast": "ngsi_updates:fast_app"}
+        apps = {"normal": "ngsi_updates:routes_app", "fast": "ngsi_updates:fast_app"}
         chosen = ["normal", "fast"] if args.app == "both" else [args.app]
         ports = {name: _free_port() for name in chosen}
         for name in chosen:
