@@ -34,6 +34,19 @@ def test_event_delivered_after_commit_once(runtime: Runtime) -> None:
     assert seen == [7]
 
 
+def test_many_events_in_one_statement_are_delivered_after_commit(runtime: Runtime) -> None:
+    seen: list[int] = []
+    runtime.bus.subscribe(Pinged, "c")(lambda s, e: seen.append(e.n))
+    with unit_of_work(runtime.session_factory) as s:
+        keys = bus.publish_many(s, [Pinged(n=n) for n in range(5)])
+        assert bus.publish_many(s, []) == []
+        assert len(set(keys)) == 5
+        assert seen == []
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+    with runtime.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))) == 0
+
+
 def test_released_savepoint_does_not_deliver_before_the_outer_commit(runtime: Runtime) -> None:
     seen: list[int] = []
     runtime.bus.subscribe(Pinged, "c")(lambda s, e: seen.append(e.n))

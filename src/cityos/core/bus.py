@@ -12,13 +12,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +55,21 @@ def publish(session: Session, evt: Event, *, key: str | None = None) -> str:
     session.add(OutboxEvent(key=key, topic=evt.topic, payload=evt.model_dump(mode="json")))
     session.info[_PENDING_FLAG] = True
     return key
+
+
+def publish_many(session: Session, events: Sequence[Event]) -> list[str]:
+    """Queue many events in one statement (a batch of device readings raises one per device);
+    delivered after the commit like ``publish``."""
+    if not events:
+        return []
+    keys = [uuid.uuid4().hex for _ in events]
+    rows = [
+        {"key": key, "topic": evt.topic, "payload": evt.model_dump(mode="json"), "attempts": 0}
+        for key, evt in zip(keys, events, strict=True)
+    ]
+    session.execute(insert(OutboxEvent), rows)
+    session.info[_PENDING_FLAG] = True
+    return keys
 
 
 class Transport(Protocol):

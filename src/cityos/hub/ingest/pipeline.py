@@ -21,6 +21,7 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from cityos.core import bus
+from cityos.core.bus import Event
 from cityos.core.db import utcnow
 from cityos.core.errors import FieldError
 from cityos.core.i18n import N_
@@ -254,7 +255,7 @@ def _record_states(session: Session, reported: list[tuple[Device, dict[str, Any]
     session.flush()
 
 
-def _traffic(session: Session, g: _Good) -> None:
+def _traffic(g: _Good) -> TrafficObserved:
     values = {r.attr: r.value for r in g.readings}
 
     def num(name: str) -> float | None:
@@ -262,22 +263,19 @@ def _traffic(session: Session, g: _Good) -> None:
         return float(value) if isinstance(value, int | float) else None
 
     lane = values.get("laneId")
-    bus.publish(
-        session,
-        TrafficObserved(
-            tenant=g.binding.tenant,
-            entity_id=g.binding.entity_id,
-            device_code=g.device.code,
-            ref_road_segment=values.get("refRoadSegment"),
-            lane_id=lane if isinstance(lane, int) else None,
-            date_observed_from=values.get("dateObservedFrom") or iso(g.observed_at),
-            date_observed_to=values.get("dateObservedTo") or iso(g.observed_at),
-            intensity=num("intensity"),
-            occupancy=num("occupancy"),
-            average_vehicle_speed=num("averageVehicleSpeed"),
-            lon=g.device.lon,
-            lat=g.device.lat,
-        ),
+    return TrafficObserved(
+        tenant=g.binding.tenant,
+        entity_id=g.binding.entity_id,
+        device_code=g.device.code,
+        ref_road_segment=values.get("refRoadSegment"),
+        lane_id=lane if isinstance(lane, int) else None,
+        date_observed_from=values.get("dateObservedFrom") or iso(g.observed_at),
+        date_observed_to=values.get("dateObservedTo") or iso(g.observed_at),
+        intensity=num("intensity"),
+        occupancy=num("occupancy"),
+        average_vehicle_speed=num("averageVehicleSpeed"),
+        lon=g.device.lon,
+        lat=g.device.lat,
     )
 
 
@@ -300,10 +298,10 @@ def _apply(session: Session, good: list[_Good], now: datetime) -> None:
         stores.upsert_entities(session, tenant=tenant, items=entity_items, history=False)
     states = {d: {name: reading.value for name, (_, reading) in latest[d][0].items()} for d in by_device}
     _record_states(session, [(items[0].device, states[device_id]) for device_id, items in by_device.items()], now)
+    events: list[Event] = []
     for device_id, items in by_device.items():
         device, binding = items[0].device, items[0].binding
-        bus.publish(
-            session,
+        events.append(
             DeviceObserved(
                 tenant=binding.tenant,
                 device_code=device.code,
@@ -317,8 +315,8 @@ def _apply(session: Session, good: list[_Good], now: datetime) -> None:
             ),
         )
         if binding.entity_type == TRAFFIC_TYPE:
-            for g in sorted(items, key=lambda item: item.observed_at):
-                _traffic(session, g)
+            events.extend(_traffic(g) for g in sorted(items, key=lambda item: item.observed_at))
+    bus.publish_many(session, events)
 
 
 def _record(session: Session, batch: Sequence[Inbound], outcomes: list[Outcome], now: datetime) -> None:
