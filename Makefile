@@ -80,6 +80,12 @@ bench: install assets
 	$(BIN)/python bench/passes.py
 	$(BIN)/python bench/community_dashboard.py
 	$(BIN)/python bench/campaign_rollup.py
+	$(BIN)/python bench/ngsi_updates.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --database-url $(PG_TEST_URL)
+	$(BIN)/python bench/mobility_network.py
+	$(BIN)/python bench/indicators.py
+	$(BIN)/python bench/forecast.py
 
 messages: install-dev
 	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot src/cityos
