@@ -71,7 +71,7 @@ test-postgres: install-dev assets
 
 test: lint test-sqlite test-postgres
 
-bench: install assets
+bench: install-dev assets
 	$(BIN)/python bench/locate.py
 	$(BIN)/python bench/api_read.py
 	$(BIN)/python bench/cases.py
