@@ -27,6 +27,13 @@ REQUIRE_SERVICES = os.environ.get("CITYOS_REQUIRE_SERVICES") == "1"
 TEST_DB_URL = os.environ.get("CITYOS_TEST_DATABASE_URL", "")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser journeys run last: while Playwright's session-wide browser is open its sync API
+    keeps an event loop running in the main thread, and code under test that calls
+    ``asyncio.run`` (the hub's group-commit writer, its CLI) would fail in any test after it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def need_service(name: str, reason: str) -> None:
     """Skip (developer machine) or fail (CI) when a service the test needs is missing."""
     if REQUIRE_SERVICES:
