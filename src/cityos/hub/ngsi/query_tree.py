@@ -7,6 +7,7 @@ in the canonical form with plain Python (see ``query.py`` for the language itsel
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -123,9 +124,11 @@ class AttrPath:
     members: tuple[str, ...]  # compound value members (not expanded)
 
 
-class Node:
-    def test(self, entity: dict[str, Any]) -> bool:
-        raise NotImplementedError
+class Node(ABC):
+    """A node of a parsed ``q``: each kind says whether an entity passes it."""
+
+    @abstractmethod
+    def test(self, entity: dict[str, Any]) -> bool: ...
 
 
 @dataclass(frozen=True)
