@@ -16,6 +16,7 @@ from cityos.core.errors import Invalid
 from cityos.hub.ingest import pipeline, stores
 from cityos.hub.ingest.pipeline import Inbound
 from cityos.hub.ingest.stores import expand
+from cityos.hub.ngsi import bulk
 from cityos.hub.ngsi import service as ngsi
 from cityos.hub.ngsi.models import NgsiEntity
 from tests.hub.ingest.conftest import IngestWorld, register
@@ -34,13 +35,13 @@ def test_one_store_call_per_tenant_per_batch(
     # one entity went missing since registration: the batch creates it again
     session.execute(delete(NgsiEntity).where(NgsiEntity.entity_id == "urn:ngsi-ld:WasteContainer:bulk-bin-4"))
     calls: list[tuple[str, int, bool]] = []
-    real = ngsi.upsert_many
+    real = bulk.upsert_many
 
     def spy(session: Session, *, tenant: str, items: Sequence[Any], history: bool = True) -> Any:
         calls.append((tenant, len(items), history))
         return real(session, tenant=tenant, items=items, history=history)
 
-    monkeypatch.setattr(ngsi, "upsert_many", spy)
+    monkeypatch.setattr(bulk, "upsert_many", spy)
     monkeypatch.setattr(
         ngsi, "upsert_attributes", lambda *a, **k: pytest.fail("no per-device store call in the writer")
     )

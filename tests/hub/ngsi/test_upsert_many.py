@@ -14,6 +14,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from cityos.core.errors import Invalid
+from cityos.hub.ngsi import bulk as ngsi_bulk
 from cityos.hub.ngsi import changes, service
 from cityos.hub.ngsi.changes import EntityChange
 from cityos.hub.ngsi.context import default_context
@@ -115,7 +116,7 @@ def test_the_same_as_upsert_attributes_item_by_item(
     ]
     assert len(seen) == len(ITEMS)
     seen.clear()
-    bulk = service.upsert_many(session, tenant="many", items=ITEMS, history=history)
+    bulk = ngsi_bulk.upsert_many(session, tenant="many", items=ITEMS, history=history)
 
     assert [change_view(c) for c in bulk] == [change_view(c) for c in single]
     assert [c.kind for c in bulk] == ["updated", "created", "updated", "updated", "updated", "created"]
@@ -150,7 +151,7 @@ def test_a_few_statements_for_a_batch(session: Session, seen: list[list[EntityCh
     engine = session.get_bind()
     event.listen(engine, "before_cursor_execute", count)
     try:
-        out = service.upsert_many(session, tenant="city", items=items)
+        out = ngsi_bulk.upsert_many(session, tenant="city", items=items)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert [c.kind for c in out].count("created") == 299
@@ -173,7 +174,7 @@ def test_bad_items_are_named_and_nothing_is_written(session: Session, seen: list
         ("urn:ngsi-ld:WasteContainer:011", "WasteContainer", {"fillingLevel": prop(7)}, None),  # the model: ≤ 1
     ]
     with pytest.raises(Invalid) as caught:
-        service.upsert_many(session, tenant="city", items=items)
+        ngsi_bulk.upsert_many(session, tenant="city", items=items)
     fields = [e.field for e in caught.value.details]
     assert "items[1].id" in fields
     assert any(f.startswith("items[2].fillingLevel") for f in fields)
@@ -183,7 +184,7 @@ def test_bad_items_are_named_and_nothing_is_written(session: Session, seen: list
     assert stored(session, "city") == before
 
     with pytest.raises(Invalid) as smart:  # Smart Data Models checks, named by item too
-        service.upsert_many(session, tenant="city", items=[items[0], items[4]])
+        ngsi_bulk.upsert_many(session, tenant="city", items=[items[0], items[4]])
     assert [e.field.split(".")[0] for e in smart.value.details] == ["items[1]"]
     assert seen == []
     assert stored(session, "city") == before
@@ -195,15 +196,15 @@ def test_an_entity_created_meanwhile_is_merged_into(
     """A concurrent writer created the entity between our SELECT and our INSERT: the INSERT
     skips it (ON CONFLICT DO NOTHING) and the item merges into the stored entity instead."""
     seed(session, "city")
-    real = service._load_many
+    real = ngsi_bulk._load_many
     calls: list[int] = []
 
     def first_blind(s: Session, tenant: str, ids: Sequence[str]) -> dict[str, service.Stored]:
         calls.append(len(ids))
         return {} if len(calls) == 1 else real(s, tenant, ids)
 
-    monkeypatch.setattr(service, "_load_many", first_blind)
-    out = service.upsert_many(
+    monkeypatch.setattr(ngsi_bulk, "_load_many", first_blind)
+    out = ngsi_bulk.upsert_many(
         session,
         tenant="city",
         items=[
@@ -222,5 +223,5 @@ def test_an_entity_created_meanwhile_is_merged_into(
 
 
 def test_an_empty_batch_does_nothing(session: Session, seen: list[list[EntityChange]]) -> None:
-    assert service.upsert_many(session, tenant="city", items=[]) == []
+    assert ngsi_bulk.upsert_many(session, tenant="city", items=[]) == []
     assert seen == []

@@ -54,7 +54,7 @@ def upsert_entities(
 ) -> None:
     """``upsert_entity`` for many ``(entity_id, entity_type, attrs, observed_at)`` items of one
     tenant in a few statements (``ngsi.upsert_many``; the store emits the changes once)."""
-    from cityos.hub.ngsi.service import upsert_many
+    from cityos.hub.ngsi.bulk import upsert_many
 
     upsert_many(session, tenant=tenant, items=items, history=history)
 
