@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import random
 import time
 from collections import Counter
@@ -29,6 +28,7 @@ from cityos.demo.catalogue import CASE_CATEGORIES, DEPARTMENTS, department_code
 from cityos.demo.divisions import CityDivisions, Division, region_row
 from cityos.demo.identifiers import Usccs
 from cityos.demo.names import Namer, city_short_name
+from cityos.demo.parts import seed_parts
 from cityos.demo.population import PiiSink, Population, RoomRef
 from cityos.demo.writer import BulkWriter
 from cityos.identity.models import Account
@@ -309,7 +309,6 @@ class _Generator:
         community = self.session.get(Region, self.anchor.community.region_id) if self.anchor.community else None
         if estate is None or community is None:
             return
-        self.progress("community", 0, len(COMMUNITY_PARTS))
         # What `cityos db upgrade` installs and the parts' records rely on (each step is idempotent).
         from cityos.cases import processes
         from cityos.cases import service as cases
@@ -319,23 +318,11 @@ class _Generator:
         processes.install(self.session)
         community_setup.install(self.session)
         self.session.flush()
-        for done, part in enumerate(COMMUNITY_PARTS, start=1):
-            try:
-                module = importlib.import_module(f"cityos.community.{part}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"cityos.community.{part}.demo":
-                    raise
-                continue
-            rng = random.Random(f"{self.seed}-community-{part}")
-            try:
-                with self.session.begin_nested():
-                    module.seed(self.session, estate=estate, community=community, rng=rng)
-            except Exception as exc:  # one part's demo must not stop the city from being generated
-                log.warning("demo.community_seed_failed", part=part, error=type(exc).__name__)
-                self.community_failed.append(part)
-            else:
-                self.community_seeded.append(part)
-            self.progress("community", done, len(COMMUNITY_PARTS))
+        seeded, failed = seed_parts(
+            self.session, self.progress, "community", COMMUNITY_PARTS, self.seed, estate=estate, community=community
+        )
+        self.community_seeded += seeded
+        self.community_failed += failed
 
     def _hub_demo(self) -> None:
         """数据中台: each part's demo records (``hub/<part>/demo.py``): devices with readings around
@@ -348,24 +335,9 @@ class _Generator:
 
         hub_setup.install(self.session)
         self.session.flush()
-        self.progress("hub", 0, len(HUB_PARTS))
-        for done, part in enumerate(HUB_PARTS, start=1):
-            try:
-                module = importlib.import_module(f"cityos.hub.{part}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"cityos.hub.{part}.demo":
-                    raise
-                continue
-            rng = random.Random(f"{self.seed}-hub-{part}")
-            try:
-                with self.session.begin_nested():
-                    module.seed(self.session, city=city, estate=estate, rng=rng)
-            except Exception as exc:  # one part's demo must not stop the city from being generated
-                log.warning("demo.hub_seed_failed", part=part, error=type(exc).__name__)
-                self.hub_failed.append(part)
-            else:
-                self.hub_seeded.append(part)
-            self.progress("hub", done, len(HUB_PARTS))
+        seeded, failed = seed_parts(self.session, self.progress, "hub", HUB_PARTS, self.seed, city=city, estate=estate)
+        self.hub_seeded += seeded
+        self.hub_failed += failed
 
     def _city_geometry(self, city: CityDivisions) -> list[Polygon]:
         n = len(city.districts)
