@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityos.core.db import WRITE_INTENT, utcnow
+from cityos.core.db import take_write_lock, utcnow
 from cityos.core.errors import FieldError, Invalid
 from cityos.core.i18n import N_
 from cityos.hub.ngsi import changes
@@ -95,9 +95,9 @@ def list_tenants(session: Session) -> list[str]:
 
 # -- helpers ----------------------------------------------------------------------------------
 def write_intent(session: Session) -> None:
-    """Ask for the write lock up front (SQLite: BEGIN IMMEDIATE) when no transaction is open."""
-    if not session.in_transaction():
-        session.connection(execution_options={WRITE_INTENT: True})
+    """Ask for the write lock up front (SQLite: BEGIN IMMEDIATE), the platform's one way
+    (``core.db.take_write_lock``: a transaction that has only read is restarted as a writer)."""
+    take_write_lock(session)
 
 
 _TABLE: Table = NgsiEntity.__table__  # type: ignore[assignment]
