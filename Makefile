@@ -24,8 +24,18 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+# Real GTFS sample feeds (Google's demo feed, Cairns) ship only in gtfs-kit's source package:
+# the transit tests and the demo city's bus network read them from var/gtfs.
+GTFS_SAMPLES := var/gtfs/.extracted
+$(GTFS_SAMPLES): | $(BIN)/python
+	mkdir -p var/gtfs/sdist
+	$(BIN)/pip download -q --no-deps --no-binary :all: --dest var/gtfs/sdist 'gtfs-kit==13.0.1'
+	tar -xzf var/gtfs/sdist/gtfs_kit-13.0.1.tar.gz -C var/gtfs --strip-components=2 \
+	  gtfs_kit-13.0.1/data/sample_gtfs.zip gtfs_kit-13.0.1/data/cairns_gtfs.zip
+	@touch $@
+
+install: $(VENV)/.installed $(GTFS_SAMPLES)
+install-dev: $(VENV)/.installed-dev $(GTFS_SAMPLES)
 
 node_modules/.package-lock.json: package.json
 	npm install --no-audit --no-fund --loglevel=error

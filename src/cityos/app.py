@@ -36,6 +36,7 @@ def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.
     from cityos.core.db import unit_of_work
     from cityos.emergency.setup import periodic as emergency_periodic
     from cityos.hub.setup import periodic as hub_periodic
+    from cityos.mobility.setup import periodic as mobility_periodic
     from cityos.services.proactive.tasks import nightly
     from cityos.workflow.service import fire_due_timers
 
@@ -54,7 +55,12 @@ def _outbox_poller(runtime: Runtime, stop: threading.Event, interval: float = 5.
                     fire_due_timers(session)
             except Exception:
                 log.exception("workflow.timers_failed")
-            jobs = (("community", community_periodic), ("emergency", emergency_periodic), ("hub", hub_periodic))
+            jobs = (
+                ("community", community_periodic),
+                ("emergency", emergency_periodic),
+                ("hub", hub_periodic),
+                ("mobility", mobility_periodic),
+            )
             for name, job in jobs:
                 try:
                     with unit_of_work(runtime.session_factory) as session:

@@ -20,7 +20,13 @@ from cityos.hub.ngsi import models as ngsi_models
 from cityos.hub.subscriptions import models as hub_subscriptions_models
 from cityos.hub.temporal import models as hub_temporal_models
 from cityos.identity import models as identity_models
+from cityos.mobility.alerts import models as mobility_alerts_models
+from cityos.mobility.commute import models as mobility_commute_models
+from cityos.mobility.hubs import models as mobility_hubs_models
+from cityos.mobility.ingest import models as mobility_ingest_models
+from cityos.mobility.monitor import models as mobility_monitor_models
 from cityos.mobility.network import models as road_network_models
+from cityos.mobility.transit import models as mobility_transit_models
 from cityos.people import models as people_models
 from cityos.places import models as places_models
 from cityos.places.devices import models as devices_models
@@ -60,6 +66,12 @@ MODEL_MODULES = (
     hub_catalogue_models,
     hub_apps_models,
     road_network_models,
+    mobility_ingest_models,
+    mobility_transit_models,
+    mobility_hubs_models,
+    mobility_commute_models,
+    mobility_monitor_models,
+    mobility_alerts_models,
 )
 
 
@@ -77,8 +89,9 @@ def subscribe_all(bus: object) -> None:
     from cityos.community.setup import TASKS as community_tasks
     from cityos.emergency.setup import TASKS as emergency_tasks
     from cityos.hub.setup import TASKS as hub_tasks
+    from cityos.mobility.setup import TASKS as mobility_tasks
 
-    for part in (*community_tasks, *emergency_tasks, *hub_tasks):
+    for part in (*community_tasks, *emergency_tasks, *hub_tasks, *mobility_tasks):
         part.register(bus)
 
 
@@ -91,6 +104,7 @@ def install_shipped(session: Session) -> None:
     from cityos.community import setup as community_setup
     from cityos.emergency import setup as emergency_setup
     from cityos.hub import setup as hub_setup
+    from cityos.mobility import setup as mobility_setup
     from cityos.services import setup as services_setup
 
     cases.install_categories(session)
@@ -99,3 +113,4 @@ def install_shipped(session: Session) -> None:
     community_setup.install(session)
     emergency_setup.install(session)
     hub_setup.install(session)
+    mobility_setup.install(session)

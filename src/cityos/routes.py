@@ -43,6 +43,18 @@ def include_all(app: FastAPI) -> None:
     from cityos.hub.temporal import api as hub_temporal_api
     from cityos.identity import api as identity_api
     from cityos.identity import pages as identity_pages
+    from cityos.mobility.alerts import api as mobility_alerts_api
+    from cityos.mobility.alerts import pages as mobility_alerts_pages
+    from cityos.mobility.commute import api as mobility_commute_api
+    from cityos.mobility.commute import pages as mobility_commute_pages
+    from cityos.mobility.hubs import api as mobility_hubs_api
+    from cityos.mobility.hubs import pages as mobility_hubs_pages
+    from cityos.mobility.ingest import api as mobility_ingest_api
+    from cityos.mobility.ingest import pages as mobility_ingest_pages
+    from cityos.mobility.monitor import api as mobility_monitor_api
+    from cityos.mobility.monitor import pages as mobility_monitor_pages
+    from cityos.mobility.transit import api as mobility_transit_api
+    from cityos.mobility.transit import pages as mobility_transit_pages
     from cityos.people import api as people_api
     from cityos.people import pages as people_pages
     from cityos.people.orgs import api as orgs_api
@@ -72,7 +84,15 @@ def include_all(app: FastAPI) -> None:
     # router, whose paths would otherwise catch theirs.
     ngsi_apis = (hub_temporal_api, ngsi_discovery, hub_subscriptions_api, ngsi_api)
     hub_apis = (hub_ingest_api, hub_devices_api, hub_catalogue_api, hub_apps_api)  # ingest: also /device-api
-    for module in (*ngsi_apis, *apis, *services_apis, *community_apis, *emergency_apis, *hub_apis):
+    mobility_apis = (
+        mobility_ingest_api,
+        mobility_monitor_api,
+        mobility_alerts_api,
+        mobility_transit_api,
+        mobility_hubs_api,
+        mobility_commute_api,
+    )
+    for module in (*ngsi_apis, *apis, *services_apis, *community_apis, *emergency_apis, *hub_apis, *mobility_apis):
         app.include_router(module.router)
     pages = (web_pages, identity_pages, places_pages, people_pages, orgs_pages, workflow_pages, cases_pages)
     services_pages = (catalogue_pages, licences_pages, applications_pages, consult_pages, proactive_pages)
@@ -86,5 +106,13 @@ def include_all(app: FastAPI) -> None:
         hub_catalogue_pages,
         hub_apps_pages,
     )
-    for module in (*pages, *services_pages, *community_pages, *emergency_pages, *hub_pages):
+    mobility_pages = (
+        mobility_monitor_pages,
+        mobility_alerts_pages,
+        mobility_ingest_pages,
+        mobility_transit_pages,
+        mobility_hubs_pages,
+        mobility_commute_pages,
+    )
+    for module in (*pages, *services_pages, *community_pages, *emergency_pages, *hub_pages, *mobility_pages):
         app.include_router(module.router)

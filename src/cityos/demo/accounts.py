@@ -51,6 +51,9 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     # 数据中台: the data officer of the district's 城市管理局 (datasets, devices, entities); a developer.
     DemoAccount(Role.DATA_OFFICER, "demo-data", "城市管理局 of the first demo district (数据专员)", "演示数据专员"),
     DemoAccount(Role.DEVELOPER, "demo-dev", "whole city (third-party developer)", "演示开发者"),
+    # 智慧出行: the TOCC duty officer; the traffic police brigade that receives congestion cases.
+    DemoAccount(Role.TRAFFIC_OPERATOR, "demo-tocc", "whole city (交通运行监测中心)", "演示交通监测员"),
+    DemoAccount(Role.DEPARTMENT_STAFF, "demo-jj", "交警大队 of the first demo district", "演示交警"),
 )
 
 
@@ -126,6 +129,8 @@ def create_demo_accounts(writer: BulkWriter, anchors: DemoAnchors, *, password_h
         "demo-jtj": (a.district, {"department_id": by_kind.get("jtj")}),
         "demo-data": (a.district, {"department_id": a.department_id}),
         "demo-dev": (a.city, {}),
+        "demo-tocc": (a.city, {}),
+        "demo-jj": (a.district, {"department_id": by_kind.get("jj")}),
     }
     if a.community is not None:
         scopes["demo-community"] = (a.community, {})

@@ -31,6 +31,7 @@ DEPARTMENTS: tuple[DepartmentKind, ...] = (
     DepartmentKind("scjgj", "市场监督管理局", "市场监督管理局"),
     DepartmentKind("swj", "水务局", "水务局"),
     DepartmentKind("gaj", "公安局", "公安分局"),
+    DepartmentKind("jj", "公安局交通管理局", "公安分局交通警察大队"),  # 交警: traffic alerts and incidents
     DepartmentKind("gyj", "公园城市建设管理局", "公园城市建设局"),
     DepartmentKind("ghzyj", "规划和自然资源局", "规划和自然资源分局"),
     DepartmentKind("yjj", "应急管理局", "应急管理局"),
@@ -53,6 +54,7 @@ CASE_CATEGORIES: tuple[CaseCategory, ...] = (
     CaseCategory("event.06", "市场监管", "scjgj"),
     CaseCategory("event.07", "生态环境", "sthjj"),
     CaseCategory("event.08", "治安隐患", "gaj"),
+    CaseCategory("event.09", "道路交通运行", "jj"),
     # 公用设施 includes street lights, which city management (路灯管理所) looks after.
     CaseCategory("component.01", "公用设施", "cgj"),
     CaseCategory("component.02", "道路交通", "jtj"),

@@ -45,6 +45,8 @@ MSG_EXISTS = N_("A demo city already exists in this database.")
 MSG_TAKEN = N_("This database already has communities; generate the demo into a fresh database.")
 COMMUNITY_PARTS = ("access", "property", "commerce", "governance")
 HUB_PARTS = ("devices", "catalogue", "apps")
+# 智慧出行: the road network and its traffic first, then what reads it; the monitor computes, alerts last.
+MOBILITY_PARTS = ("network", "transit", "hubs", "commute", "monitor", "alerts")
 log = structlog.get_logger(__name__)
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage advances."""
@@ -106,6 +108,8 @@ class DemoSummary:
     # 数据中台 parts likewise (devices and readings, datasets and grants, light apps).
     hub_seeded: list[str] = field(default_factory=list)
     hub_failed: list[str] = field(default_factory=list)
+    mobility_seeded: list[str] = field(default_factory=list)
+    mobility_failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -234,6 +238,8 @@ class _Generator:
         self.community_failed: list[str] = []
         self.hub_seeded: list[str] = []
         self.hub_failed: list[str] = []
+        self.mobility_seeded: list[str] = []
+        self.mobility_failed: list[str] = []
         self.city_id: int | None = None
 
     # stages -----------------------------------------------------------------
@@ -338,6 +344,9 @@ class _Generator:
         seeded, failed = seed_parts(self.session, self.progress, "hub", HUB_PARTS, self.seed, city=city, estate=estate)
         self.hub_seeded += seeded
         self.hub_failed += failed
+        seeded, failed = seed_parts(self.session, self.progress, "mobility", MOBILITY_PARTS, self.seed, city=city)
+        self.mobility_seeded += seeded
+        self.mobility_failed += failed
 
     def _city_geometry(self, city: CityDivisions) -> list[Polygon]:
         n = len(city.districts)
@@ -566,6 +575,8 @@ class _Generator:
             community_failed=list(self.community_failed),
             hub_seeded=list(self.hub_seeded),
             hub_failed=list(self.hub_failed),
+            mobility_seeded=list(self.mobility_seeded),
+            mobility_failed=list(self.mobility_failed),
         )
 
 

@@ -45,6 +45,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.VOLUNTEER: N_("Volunteer"),
     Role.DATA_OFFICER: N_("Data officer"),
     Role.DEVELOPER: N_("Developer"),
+    Role.TRAFFIC_OPERATOR: N_("Traffic operator"),
     Role.APP_CLIENT: N_("Third-party app"),
     Role.ADMIN: N_("Administrator"),
 }

@@ -21,6 +21,7 @@ class Role(StrEnum):
     VOLUNTEER = "volunteer"  # 志愿者 / 楼栋长: campaign tasks and supplies in their buildings
     DATA_OFFICER = "data_officer"  # 数据专员: a department's datasets, devices and NGSI-LD entities
     DEVELOPER = "developer"  # 开发者: builds third-party light apps on the open platform
+    TRAFFIC_OPERATOR = "traffic_operator"  # 交通运行监测员: the TOCC duty officer (states, alerts, feeds)
     APP_CLIENT = "app_client"
     ADMIN = "admin"
 
@@ -91,6 +92,11 @@ PERMISSIONS: dict[str, str] = {
     "dataset:approve": N_("Approve or refuse requests for one's department's datasets; revoke grants"),
     "app:develop": N_("Register and manage one's own light apps, their keys and webhooks"),
     "app:review": N_("Review and approve light apps, set their scopes and rate limits"),
+    "traffic:read": N_(
+        "Read the traffic operations centre: segment states, vital signs, alerts, forecasts, hubs, commutes"
+    ),
+    "traffic:manage": N_("Manage traffic alert rules, corridors, transport hubs, transit feeds and alerts"),
+    "traffic:ingest": N_("Send traffic records (loops, probes, bus positions, navigation speeds, video counts)"),
 }
 
 _READ_PLACES = {"region:read"}
@@ -115,7 +121,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {"department:read", "organisation:read", "case:read", "service:read", "service:stats"}
         | {"application:read", "application:approve", "credential:issue", "consult:answer"}
         | _DATA_USER
-        | {"hub:read"}
+        | {"hub:read", "traffic:read"}
     ),
     Role.DISPATCHER: frozenset(
         _READ_PLACES | _CASES | {"department:read", "organisation:read", "person:read", "service:read"}
@@ -128,7 +134,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {"access:read", "community:read"}
         | _CAMPAIGN_STAFF
         | _DATA_USER
-        | {"hub:read"}
+        | {"hub:read", "traffic:read"}
     ),
     Role.PROPERTY_MANAGER: frozenset(
         _READ_PLACES
@@ -156,6 +162,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {"dataset:publish", "dataset:approve", "hub:read", "hub:write", "hub:subscribe", "device:manage"}
     ),
     Role.DEVELOPER: frozenset(_READ_PLACES | {"self:read", "app:develop", "dataset:read"}),
+    Role.TRAFFIC_OPERATOR: frozenset(
+        _READ_PLACES | _CASES | {"department:read", "traffic:read", "traffic:manage", "traffic:ingest", "hub:read"}
+    ),
     Role.APP_CLIENT: frozenset(_READ_PLACES),
     Role.ADMIN: frozenset(PERMISSIONS),
 }
@@ -164,6 +173,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 CLIENT_GRANTABLE: frozenset[str] = frozenset(
     {"region:read", "organisation:read", "department:read", "person:read", "case:report"}
     | {"hub:read", "hub:write", "hub:subscribe", "dataset:read"}
+    | {"traffic:read", "traffic:ingest"}
 )
 
 

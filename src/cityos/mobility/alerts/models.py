@@ -1,0 +1,3 @@
+"""Models of mobility.alerts."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""Pages of mobility.alerts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,3 @@
+"""Models of mobility.commute."""
+
+from __future__ import annotations

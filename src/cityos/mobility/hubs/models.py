@@ -1,0 +1,3 @@
+"""Models of mobility.hubs."""
+
+from __future__ import annotations

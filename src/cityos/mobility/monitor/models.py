@@ -1,0 +1,3 @@
+"""Models of mobility.monitor."""
+
+from __future__ import annotations

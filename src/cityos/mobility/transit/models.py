@@ -1,0 +1,3 @@
+"""Models of mobility.transit."""
+
+from __future__ import annotations
