@@ -191,3 +191,11 @@ def load_segments(
         cols["lons"].append([float(c[0]) for c in coords])
         cols["lats"].append([float(c[1]) for c in coords])
     return segments_frame(cols)
+
+
+def active_network(session: Session, code: str | None = None) -> RoadNetwork | None:
+    """The network that feeds are matched to: ``code`` when given (None if there is no such
+    network), else the most recently imported one (None when none has been imported)."""
+    if code is not None:
+        return session.scalar(select(RoadNetwork).where(RoadNetwork.code == code))
+    return session.scalar(select(RoadNetwork).order_by(RoadNetwork.imported_at.desc(), RoadNetwork.id.desc()).limit(1))
