@@ -1,50 +1,40 @@
-"""Reading the Los-loop week (``../shared/data/traffic/los-loop/``) as a long table and an edge table.
+"""The Los-loop week (``../shared/data/traffic/los-loop/``) in the shapes forecasting uses.
 
-A small private reader until ``cityos.mobility.network.los_loop`` (part ``network``) is in
-place; ``load_los_loop`` uses that loader when it exists and this one otherwise.
-The files carry no timestamps: the 2,016 rows are 7 days × 288 five-minute steps starting at
-midnight, so the steps are placed from a nominal ``start`` (a clock time, used only for time of
-day). Speeds are mph in the files and km/h in the long table (× 1.609344).
+Reading is done by the scenario part's loader (``cityos.mobility.scenario.los_loop``); this module
+only turns its result into the forecaster's ``(long, edges)`` pair. The files carry no timestamps:
+the 2,016 rows are 7 days × 288 five-minute steps from midnight. The forecaster places them from
+``NOMINAL_START`` (midnight UTC) rather than the loader's local-time anchor, so the time-of-day
+features and the published backtest figures stay what they were. Speeds are km/h (× 1.609344).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from cityos.core.errors import Invalid
-from cityos.mobility.forecast import STEP_MIN
+from cityos.core.errors import Invalid, NotFound
 from cityos.mobility.forecast.features import edges_from_adjacency
+from cityos.mobility.scenario import los_loop
 
-MPH_TO_KMH = 1.609344
+MPH_TO_KMH = los_loop.KMH_PER_MPH
 NOMINAL_START = datetime(2012, 3, 1, tzinfo=UTC)
 
 
 def read_los_loop(directory: Path, *, start: datetime = NOMINAL_START) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(long, edges)``: long is ``(sensor_id, ts, speed_kmh)`` sorted; edges from ``los_adj.csv``."""
-    speed_path = directory / "los_speed.csv"
-    adj_path = directory / "los_adj.csv"
-    for path in (speed_path, adj_path):
-        if not path.is_file():
-            raise Invalid("The Los-loop file is missing.", params={"path": str(path)})
-    wide = pl.read_csv(speed_path, infer_schema_length=0).cast(pl.Float64)
-    ids = wide.columns
-    ts = pl.datetime_range(
-        start, start + timedelta(minutes=STEP_MIN * (wide.height - 1)), timedelta(minutes=STEP_MIN), eager=True
-    ).dt.cast_time_unit("us")
-    long = (
-        wide.with_columns(ts.alias("ts"))
-        .unpivot(index="ts", variable_name="sensor_id", value_name="speed_mph")
-        .select("sensor_id", "ts", (pl.col("speed_mph") * MPH_TO_KMH).alias("speed_kmh"))
-        .sort("sensor_id", "ts")
-    )
-    adj = np.loadtxt(adj_path, delimiter=",", dtype=np.float64)
-    return long, edges_from_adjacency(adj, ids)
+    try:
+        week = los_loop.load_los_loop(directory, anchor=start)
+    except NotFound as exc:
+        # the forecaster's callers (CLI, bench) report a missing file as bad input
+        raise Invalid("The Los-loop file is missing.", params={"path": str(directory)}) from exc
+    ids = week.sensors.sort("idx")["sensor_id"].to_list()
+    long = week.speeds.select("sensor_id", "ts", "speed_kmh").sort("sensor_id", "ts")
+    return long, edges_from_adjacency(np.asarray(week.adjacency, dtype=np.float64), ids)
 
 
 def load_los_loop(directory: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The network part's loader when present, else ``read_los_loop`` (same result shape)."""
+    """The Los-loop week at the nominal start (see the module docstring)."""
     return read_los_loop(directory)
