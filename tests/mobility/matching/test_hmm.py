@@ -168,3 +168,11 @@ def test_lazy_distance_rows_agree_with_the_dense_table(grid: pl.DataFrame, monke
     assert lazy_index._dense is None
     assert lazy_index._rows
     assert lazy["segment_id"].to_list() == dense["segment_id"].to_list()
+
+
+def test_points_all_far_from_the_network_are_no_candidate(index: SegmentIndex) -> None:
+    # a table (or a Spark group) in which no point has a candidate is answered, not a crash
+    pts = pl.DataFrame({"vehicle_id": ["far", "far"], "ts": [0.0, 30.0], "lon": [0.0, 0.001], "lat": [0.0, 0.0]})
+    res = match(pts, index)
+    assert res.points["reason"].to_list() == ["no_candidate", "no_candidate"]
+    assert res.counts["matched"] == 0

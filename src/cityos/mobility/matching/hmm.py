@@ -123,16 +123,20 @@ def match(
         keep = np.nonzero(has)[0]
         remap = np.full(len(g), -1)
         remap[keep] = np.arange(len(keep))
-        chosen = _viterbi(
-            index,
-            cfg,
-            vehicle=g["vehicle_id"].to_numpy()[keep],
-            t=g["_t"].to_numpy()[keep],
-            x=x[keep],
-            y=y[keep],
-            speed=g["speed"].to_numpy()[keep],
-            heading=g["heading"].to_numpy()[keep],
-            cand=(remap[pt], seg, off, dist, bear),
+        chosen = (
+            _empty_choice()
+            if len(keep) == 0
+            else _viterbi(
+                index,
+                cfg,
+                vehicle=g["vehicle_id"].to_numpy()[keep],
+                t=g["_t"].to_numpy()[keep],
+                x=x[keep],
+                y=y[keep],
+                speed=g["speed"].to_numpy()[keep],
+                heading=g["heading"].to_numpy()[keep],
+                cand=(remap[pt], seg, off, dist, bear),
+            )
         )
         cseg, coff, cdist = chosen
         rows = good[keep]
@@ -161,6 +165,11 @@ def match(
     counts["matched"] = int(matched.sum())
     counts["unsorted"] = unsorted
     return MatchResult(points=out, counts=counts)
+
+
+def _empty_choice() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Viterbi's answer for no points (every good point lacked a candidate)."""
+    return np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
 
 
 def _angle_penalty(bearing: np.ndarray, direction: np.ndarray) -> np.ndarray:
