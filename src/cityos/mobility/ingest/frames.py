@@ -7,6 +7,7 @@ Times come out naive in UTC, as the schema's ``timestamp("us")`` wants.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ def _naive(values: list[datetime]) -> pl.Series:
     return pl.Series("ts", [v.astimezone(UTC).replace(tzinfo=None) for v in values], dtype=pl.Datetime("us"))
 
 
-def _frame(rows: list[Any], names: tuple[str, ...]) -> dict[str, list[Any]]:
+def _frame(rows: Sequence[Any], names: tuple[str, ...]) -> dict[str, list[Any]]:
     cols: dict[str, list[Any]] = {n: [] for n in names}
     for row in rows:
         for n, v in zip(names, row, strict=True):
@@ -54,7 +55,7 @@ def observations(session: Session, *, start: datetime, end: datetime, network_co
     parts: list[pl.DataFrame] = []
 
     p = ProbePoint
-    rows = session.execute(
+    rows: Sequence[Any] = session.execute(
         select(p.segment_id, p.ts, p.speed_kmh).where(
             p.ts >= lo, p.ts < hi, p.segment_id.is_not(None), p.speed_kmh.is_not(None)
         )
