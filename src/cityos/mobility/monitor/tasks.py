@@ -5,15 +5,19 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cityos.core.bus import Bus
+from cityos.core.db import utcnow
+from cityos.mobility.monitor import service
 
 
 def register(bus: Bus) -> None:
-    """The bus handlers of this part."""
+    """The bus handlers of this part: none (the monitor publishes, the alert rules subscribe)."""
 
 
 def install(session: Session) -> None:
-    """What ``cityos db upgrade`` installs for this part (idempotent)."""
+    """What ``cityos db upgrade`` installs for this part (idempotent): nothing to seed."""
 
 
 def periodic(session: Session) -> None:
-    """Every minute in the server."""
+    """Every minute in the server: the finished bins of the active network (at most 12 per run,
+    so a server that was down catches up an hour a minute)."""
+    service.compute_bins(session, until=utcnow())
