@@ -80,6 +80,17 @@ def upgrade() -> None:
         batch_op.create_index("ix_traffic_observation_ts", ["ts"], unique=False)
 
     op.create_table(
+        "traffic_feed_stat",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("hour", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("outcome", sa.String(length=64), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_traffic_feed_stat")),
+        sa.UniqueConstraint("source", "hour", "outcome", name="uq_traffic_feed_stat_key"),
+    )
+
+    op.create_table(
         "traffic_quarantine",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
@@ -122,6 +133,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_traffic_quarantine_source_at")
 
     op.drop_table("traffic_quarantine")
+    op.drop_table("traffic_feed_stat")
     with op.batch_alter_table("traffic_observation", schema=None) as batch_op:
         batch_op.drop_index("ix_traffic_observation_ts")
         batch_op.drop_index("ix_traffic_observation_segment_ts")

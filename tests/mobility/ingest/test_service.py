@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
 from cityos.core.db import utcnow
-from cityos.core.errors import Forbidden, Invalid, NotFound
+from cityos.core.errors import Forbidden, NotFound
 from cityos.mobility.ingest import service
 from cityos.mobility.ingest.models import NavSpeed, ProbePoint, TrafficObservation, TrafficQuarantine, VideoCount
 from tests.factories import make_actor, make_world
@@ -160,7 +160,7 @@ def test_permission_and_arguments(session: Session, operator: Actor) -> None:
     with pytest.raises(NotFound) as exc:
         service.ingest(session, operator, source="plane", records=[])
     assert exc.value.details[0].field == "source"
-    with pytest.raises(Invalid):
+    with pytest.raises(service.TooLarge):
         service.ingest(session, operator, source="loop", records=[loop()] * (service.MAX_RECORDS + 1))
     with pytest.raises(NotFound):
         service.ingest(session, operator, source="loop", records=[loop()], network_code="nope")

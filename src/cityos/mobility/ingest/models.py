@@ -126,3 +126,18 @@ class TrafficQuarantine(Base):
     record: Mapped[dict[str, Any]] = mapped_column(JSONType)  # the record as received
     batch_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrafficFeedStat(Base):
+    """Records received per source and UTC hour by outcome (``accepted``, ``duplicate`` or a
+    quarantine reason): the feeds page and ``/feeds/stats`` read these few rows instead of
+    counting millions of observations."""
+
+    __tablename__ = "traffic_feed_stat"
+    __table_args__ = (UniqueConstraint("source", "hour", "outcome", name="uq_traffic_feed_stat_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    hour: Mapped[datetime] = mapped_column(UTCDateTime)  # the hour's start, UTC
+    outcome: Mapped[str] = mapped_column(String(64))
+    n: Mapped[int] = mapped_column(Integer, default=0)

@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 from cityos.core.actor import Actor
 from cityos.core.crypto import BlindIndex
 from cityos.core.db import utcnow
-from cityos.core.errors import FieldError, Invalid, NotFound
+from cityos.core.errors import DomainError, FieldError, NotFound
 from cityos.core.i18n import N_, translate
 from cityos.core.settings import get_settings
 from cityos.mobility.network.service import active_network
 
 from . import matcher
-from .models import SOURCES, NavSpeed, ProbePoint, TrafficObservation, TrafficQuarantine, VideoCount
+from .models import SOURCES, NavSpeed, ProbePoint, TrafficFeedStat, TrafficObservation, TrafficQuarantine, VideoCount
 from .records import OUTSIDE_NETWORK, REASONS, UNKNOWN_SEGMENT, Rejection, validate
 
 MAX_RECORDS = 5000
@@ -48,6 +48,14 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "nav": ("provider", "segment_id", "ts"),
     "video": ("camera_id", "mode", "direction", "ts"),
 }
+
+
+class TooLarge(DomainError):
+    """A batch above ``MAX_RECORDS``: the sender splits it (HTTP 413)."""
+
+    status_code = 413
+    code = "too_large"
+    default_message = N_("The batch is too large.")
 
 
 @dataclass
@@ -181,7 +189,9 @@ def ingest(
     actor.require("traffic:ingest")
     check_source(source)
     if len(records) > MAX_RECORDS:
-        raise Invalid(details=[FieldError("records", N_("At most {limit} records per batch."), {"limit": MAX_RECORDS})])
+        raise TooLarge(
+            details=[FieldError("records", N_("At most {limit} records per batch."), {"limit": MAX_RECORDS})]
+        )
     net = active_network(session, network_code)
     if network_code is not None and net is None:
         raise NotFound(details=[FieldError("network_code", N_("Road network not found."))])
@@ -235,8 +245,26 @@ def ingest(
     report.accepted = inserted
     report.duplicates += len(unique) - inserted
     _quarantine(session, source, records, rejected, batch_ref, now, report)
+    _count(session, source, now, {"accepted": report.accepted, "duplicate": report.duplicates, **report.reasons})
     session.flush()
     return report
+
+
+def _count(session: Session, source: str, now: datetime, outcomes: dict[str, int]) -> None:
+    """Add the batch to its hour's counters (an upsert that adds, so concurrent batches both count)."""
+    rows = [
+        {"source": source, "hour": now.replace(minute=0, second=0, microsecond=0), "outcome": k, "n": n}
+        for k, n in outcomes.items()
+        if n
+    ]
+    if not rows:
+        return
+    make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = make(TrafficFeedStat)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source", "hour", "outcome"], set_={"n": TrafficFeedStat.n + stmt.excluded.n}
+    )
+    session.execute(stmt, rows)
 
 
 def _quarantine(
