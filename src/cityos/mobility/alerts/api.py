@@ -32,9 +32,22 @@ MSG_SINCE = N_("Give the cursor of an earlier answer or a time in ISO 8601.")
 
 
 def rule_read(rule: TrafficAlertRule) -> RuleRead:
-    data = RuleRead.model_validate(rule, from_attributes=True).model_dump()
-    data["title"] = translate(rule.name)
-    return RuleRead(**data)
+    return RuleRead(
+        id=rule.id,
+        code=rule.code,
+        name=rule.name,
+        title=translate(rule.name),
+        target=rule.target,
+        kind=rule.kind,
+        min_band=rule.min_band,
+        ratio=rule.ratio,
+        min_weeks=rule.min_weeks,
+        duration_min=rule.duration_min,
+        clear_min=rule.clear_min,
+        road_classes=rule.road_classes,
+        region_id=rule.region_id,
+        active=rule.active,
+    )
 
 
 def _manage(actor: Actor) -> None:
