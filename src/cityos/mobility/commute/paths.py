@@ -41,6 +41,7 @@ class RoadGraph:
                     nodes[node] = len(nodes)
                     coords.append((self.lons[i][at], self.lats[i][at]))
             ends.append((nodes[fn], nodes[tn]))
+        self.node_index = nodes  # node id -> index
         self.node_count = len(nodes)
         self.node_lon = np.array([c[0] for c in coords], dtype=float)
         self.node_lat = np.array([c[1] for c in coords], dtype=float)
