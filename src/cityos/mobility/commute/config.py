@@ -58,10 +58,11 @@ class Reference:
     source: str
 
 
-# The issue's reference (docs/mobility/commute.md cites it): Beijing's average one-way commute.
+# The reference issue 8 gives (docs/mobility/commute.md cites it): Beijing's average one-way commute.
+# The issue names no report or year; replace both figures and the source together when citing one.
 REFERENCE = Reference(
     label=N_("Beijing average"),
     minutes=52.0,
     km=19.2,
-    source="2023 中国主要城市通勤监测报告 (as given in issue 8)",
+    source="cityos issue 8 (智慧出行): Beijing averages 52 min and 19.2 km",
 )
