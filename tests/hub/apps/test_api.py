@@ -151,4 +151,5 @@ def test_rejection_over_json(client: TestClient, aw: AppWorld) -> None:
         "devices.alarm",
         "hub.device_observed",
         "hub.traffic_observed",
+        "mobility.guidance",
     }

@@ -15,6 +15,7 @@ from cityos.core.bus import Bus
 from cityos.core.runtime import Runtime
 from cityos.hub.apps import delivery, ratelimit, webhooks
 from cityos.hub.events import DeviceObserved, TrafficObserved
+from cityos.mobility.events import GuidanceIssued
 
 CONSUMER = "hub.apps.webhooks"
 
@@ -30,7 +31,7 @@ def on_case_reported(session: Session, evt: CaseReported) -> None:
     webhooks.queue_event(session, evt.topic, evt.model_dump(mode="json"), region_path=_case_path(session, evt.case_id))
 
 
-def on_located(session: Session, evt: DeviceAlarm | DeviceObserved | TrafficObserved) -> None:
+def on_located(session: Session, evt: DeviceAlarm | DeviceObserved | TrafficObserved | GuidanceIssued) -> None:
     webhooks.queue_event(session, evt.topic, evt.model_dump(mode="json"))
 
 
@@ -40,6 +41,7 @@ def register(bus: Bus) -> None:
     bus.subscribe(DeviceAlarm, CONSUMER)(on_located)
     bus.subscribe(DeviceObserved, CONSUMER)(on_located)
     bus.subscribe(TrafficObserved, CONSUMER)(on_located)
+    bus.subscribe(GuidanceIssued, CONSUMER)(on_located)  # a guidance message: placed by its point
 
 
 def install(session: Session) -> None:

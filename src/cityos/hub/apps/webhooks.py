@@ -43,6 +43,7 @@ TOPICS: dict[str, Topic] = {
     "devices.alarm": Topic(N_("A device raised an alarm"), "hub:read"),
     "hub.device_observed": Topic(N_("A device sent readings"), "hub:read"),
     "hub.traffic_observed": Topic(N_("A traffic detector sent an interval"), "hub:read"),
+    "mobility.guidance": Topic(N_("Traffic guidance: congestion and clearance"), "traffic:read"),
 }
 MAX_WEBHOOKS = 10
 SECRET_CONTEXT = "app_webhook.secret"
