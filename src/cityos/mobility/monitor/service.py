@@ -243,9 +243,9 @@ def compute_window(
             progress(len(part.bins))
     if bins:
         cursor = _cursor(session, net.code)
-        if cursor is None or bins[0] <= cursor.last_bin_start + BIN <= bins[-1] + BIN:
-            if cursor is None or cursor.last_bin_start < bins[-1]:
-                _advance(session, net.code, cursor, total)
+        continues = cursor is not None and bins[0] <= cursor.last_bin_start + BIN and bins[-1] > cursor.last_bin_start
+        if cursor is None or continues:
+            _advance(session, net.code, cursor, total)
     return total
 
 
