@@ -322,3 +322,61 @@ def test_generate_scenario_on_an_imported_network(session: Session, tmp_path: Pa
     r = CliRunner().invoke(_app(session), [*args[:3], "--network", "absent"])
     assert r.exit_code != 0
     assert "absent" in r.output
+
+
+# over HTTP, and the whole way to an alert --------------------------------------------------
+
+
+def test_http_sender_posts_to_the_feeds_api(session: Session, client: Any, tables: ScenarioTables) -> None:
+    from tests.factories import bearer, make_account, make_world
+
+    world = make_world(session)
+    save_segments(session, "replay-grid", tables.segments)
+    tocc = make_account(session, roles=["traffic_operator"], scope=world.city)
+    staff = make_account(session, roles=["department_staff"], scope=world.city)
+    p = replay.plan(tables, start=datetime.now(UTC) - timedelta(hours=1))
+    client.headers.update(bearer(tocc.id))
+    result = replay.run(p, replay.HttpSender(client), speed=100_000, clock=FakeClock())
+    assert result.accepted + result.duplicates + result.quarantined == p.total
+    assert session.scalar(select(func.count()).select_from(TrafficObservation)) == p.frames["loop"].height
+    client.headers.update(bearer(staff.id))  # traffic:read only
+    with pytest.raises(replay.ReplayError) as exc:
+        replay.run(p, replay.HttpSender(client), speed=100_000, clock=FakeClock())
+    assert exc.value.params["status"] == 403
+
+
+def test_a_replayed_jam_raises_a_congestion_alert(session: Session, runtime: Any, tables: ScenarioTables) -> None:
+    from cityos.mobility.alerts import tasks as alerts_tasks
+    from cityos.mobility.alerts.models import TrafficAlert
+    from cityos.mobility.monitor.models import SegmentState
+    from cityos.places import index
+    from cityos.registry import subscribe_all
+    from tests.factories import make_world
+
+    subscribe_all(runtime.bus)
+    make_world(session)
+    index.rebuild_cells(session)
+    alerts_tasks.install(session)
+    save_segments(session, "replay-grid", tables.segments)
+    session.commit()
+    # an hour ago, so every bin is finished by the wall clock too; the jam from minute 5 to 25
+    start = datetime.now(UTC) - timedelta(hours=1)
+    p = replay.plan(tables, start=start, jams=[replay.Jam(JAM_SEG, 5, 20, 0.15)])
+    sender = replay.InProcessSender(session)
+    sender.check(tables)
+    replay.run(p, sender, speed=100_000, clock=FakeClock())
+    sender.after_bin(p.end + timedelta(minutes=5))
+    for _ in range(6):
+        if runtime.bus.deliver_pending() == 0:
+            break
+    session.expire_all()
+    states = {
+        s.bin_start.replace(tzinfo=UTC): s.state
+        for s in session.scalars(select(SegmentState).where(SegmentState.segment_id == JAM_SEG))
+    }
+    jam_bins = [p.start + timedelta(minutes=m) for m in (10, 15)]
+    assert all(states.get(b, 0) >= 4 for b in jam_bins), states
+    assert states.get(p.start + timedelta(minutes=25), 5) <= 3  # over once the jam ends
+    alerts = list(session.scalars(select(TrafficAlert).where(TrafficAlert.target_id == JAM_SEG)))
+    assert alerts
+    assert alerts[0].started_at.replace(tzinfo=UTC) <= p.start + timedelta(minutes=25)
