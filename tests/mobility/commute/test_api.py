@@ -131,3 +131,26 @@ def test_the_page(client: TestClient, session: Session, cw: CommuteWorld) -> Non
 def test_the_page_needs_traffic_read(client: TestClient, session: Session, cw: CommuteWorld) -> None:
     _sign_in(client, session, cw.outsider_id)
     assert client.get("/tocc/commute").status_code == 403
+
+
+def test_importing_a_file(client: TestClient, session: Session, cw: CommuteWorld) -> None:
+    import io
+
+    session.commit()
+    h = bearer(cw.operator_id)
+    buf = io.BytesIO()
+    pl.DataFrame(GOOD).write_parquet(buf)
+    ok = client.post(
+        "/api/v1/mobility/commute/trips/import-file", files={"file": ("survey.parquet", buf.getvalue())}, headers=h
+    )
+    assert ok.status_code == 201, ok.text
+    assert ok.json() == {"written": 2, "duplicates": 0}
+    wrong = client.post("/api/v1/mobility/commute/trips/import-file", files={"file": ("s.txt", b"x")}, headers=h)
+    assert wrong.status_code == 422
+    assert wrong.json()["error"]["details"][0]["field"] == "file"
+    refused = client.post(
+        "/api/v1/mobility/commute/trips/import-file",
+        files={"file": ("s.csv", b"a\n1\n")},
+        headers=bearer(cw.reader_id),
+    )
+    assert refused.status_code == 403

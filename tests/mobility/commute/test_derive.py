@@ -120,3 +120,27 @@ def test_derive_refuses_an_empty_window(session: Session, cw: CommuteWorld) -> N
         service.derive_trips(session, start=T0, end=T0)
     with pytest.raises(ValueError, match="timezone"):
         service.derive_trips(session, start=T0.replace(tzinfo=None), end=T0.replace(tzinfo=None))
+
+
+def test_the_scenario_generators_vehicles_make_one_trip_each() -> None:
+    from cityos.mobility.network.schema import grid_network
+    from cityos.mobility.scenario.generator import GeneratorConfig, generate
+
+    tables = generate(grid_network(6, 6, 300.0), GeneratorConfig(vehicles=200, duration_s=3 * 3600, seed=3))
+    probes = tables.probes.select(
+        kind=pl.lit("other"),
+        vehicle_key=pl.col("vehicle_id").cast(pl.String),
+        ts="ts",
+        lon="lon",
+        lat="lat",
+        speed_kmh="speed_kmh",
+        occupied=pl.lit(None, pl.Boolean),
+        segment_id="true_segment_id",
+    )
+    trips = trips_from_probes(probes)
+    vehicles = probes["vehicle_key"].n_unique()
+    assert trips["trip_key"].str.split(":").list.get(2).n_unique() == trips.height  # none split by 8 m noise
+    assert trips.height >= 0.97 * vehicles  # a drive under 200 m or 60 s is dropped
+    assert trips["segment_ids"].list.len().mean() == pytest.approx(12, abs=1.5)  # the generator's 12 segments
+    speed = (trips["distance_m"] / trips["duration_s"] * 3.6).median()
+    assert 10 < speed < 80  # type: ignore[operator]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, UploadFile
 
 from cityos.core.http import DbSession
 from cityos.core.i18n import translate
 from cityos.identity.deps import CurrentActor
-from cityos.mobility.commute import analysis, corridors, service
+from cityos.mobility.commute import analysis, corridors, imports, service
 from cityos.mobility.commute.schemas import (
     CorridorsRead,
     DistrictCommuteRead,
@@ -113,4 +113,13 @@ def trips(
 @router.post("/trips/import", response_model=ImportResult, status_code=201)
 def import_trips(body: TripImport, session: DbSession, actor: CurrentActor) -> ImportResult:
     result = service.import_trips(session, actor, rows=body.records)
+    return ImportResult(written=result.written, duplicates=result.duplicates)
+
+
+@router.post("/trips/import-file", response_model=ImportResult, status_code=201)
+def import_file(file: UploadFile, session: DbSession, actor: CurrentActor) -> ImportResult:
+    """A CSV or Parquet file of OD records (multipart field ``file``), checked as the JSON import."""
+    actor.require(service.MANAGE)
+    rows = imports.read_bytes(file.file.read(imports.MAX_FILE_BYTES + 1), file.filename or "")
+    result = service.import_trips(session, actor, rows=rows)
     return ImportResult(written=result.written, duplicates=result.duplicates)

@@ -6,12 +6,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
-def _bar() -> tuple[object, Callable[[str], Callable[[int, int], None]]]:
+
+def _bar() -> tuple[Progress, Callable[[str], Callable[[int, int], None]]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -51,7 +55,7 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
         bar, task = _bar()
         try:
             rows = imports.read_file(path)
-            with bar, work() as session:  # type: ignore[attr-defined]
+            with bar, work() as session:
                 result = service.import_trips(session, SYSTEM, rows=rows, progress=task("importing"))
         except DomainError as exc:
             _fail(exc)
@@ -71,7 +75,7 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
         start, end = analysis.local_day(chosen)
         bar, task = _bar()
         try:
-            with bar, work() as session:  # type: ignore[attr-defined]
+            with bar, work() as session:
                 r = service.derive_trips(session, start=start, end=end, progress=task("deriving"))
         except DomainError as exc:
             _fail(exc)

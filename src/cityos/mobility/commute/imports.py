@@ -44,7 +44,8 @@ from cityos.mobility.network.schema import haversine_m
 REQUIRED = ("origin_lon", "origin_lat", "dest_lon", "dest_lat", "started_at")
 OPTIONAL = ("ended_at", "duration_s", "distance_m", "mode", "trip_key", "segment_ids")
 FIELDS = REQUIRED + OPTIONAL
-MAX_ERRORS = 200  # reported at most; the count says how many there were
+MAX_ERRORS = 200  # problems reported at most
+MAX_FILE_BYTES = 64 * 1024 * 1024  # an upload through the API; larger files go through the CLI
 MAX_DURATION_S = 24 * 3600.0
 MAX_DISTANCE_M = 500_000.0
 
@@ -60,6 +61,7 @@ MSG_COLUMNS = N_("The file lacks the columns: {columns}.")
 MSG_FORMAT = N_("Give a .csv or .parquet file.")
 MSG_UNREADABLE = N_("The file could not be read as {kind}.")
 MSG_EMPTY = N_("The file has no rows.")
+MSG_TOO_BIG = N_("The file is larger than {mb} MB; import it with the command line.")
 
 
 def read_file(path: Path | str) -> list[dict[str, Any]]:
@@ -69,6 +71,8 @@ def read_file(path: Path | str) -> list[dict[str, Any]]:
 
 
 def read_bytes(data: bytes, name: str) -> list[dict[str, Any]]:
+    if len(data) > MAX_FILE_BYTES:
+        raise Invalid(details=[FieldError("file", MSG_TOO_BIG, {"mb": MAX_FILE_BYTES // (1024 * 1024)})])
     kind = Path(name).suffix.lower()
     try:
         if kind == ".csv":
