@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -76,9 +77,14 @@ class IngestReport:
         self.errors.extend({**e, "index": e["index"] + offset} for e in other.errors)
 
 
+@lru_cache(maxsize=4)
+def _blind_index(key: str) -> BlindIndex:
+    return BlindIndex(key.encode())
+
+
 def vehicle_key(vehicle_id: str) -> str:
     """The keyed hash stored in place of an operator's vehicle id (never the id itself)."""
-    return BlindIndex.from_settings(get_settings()).digest(vehicle_id, purpose=VEHICLE_PURPOSE)
+    return _blind_index(get_settings().blind_index_key).digest(vehicle_id, purpose=VEHICLE_PURPOSE)
 
 
 def _plain(value: Any) -> Any:
