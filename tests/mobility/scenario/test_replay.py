@@ -54,7 +54,8 @@ class Recorder:
         self.calls: list[tuple[float, str, list[dict[str, Any]]]] = []
         self.bins: list[datetime] = []
 
-    def send(self, source: str, records: list[dict[str, Any]]) -> replay.SendResult:
+    def send(self, source: str, records: list[dict[str, Any]], *, at: datetime) -> replay.SendResult:
+        assert at >= datetime(2026, 1, 1, tzinfo=UTC)
         self.calls.append((self.clock.t if self.clock else 0.0, source, records))
         return replay.SendResult(accepted=len(records))
 
@@ -151,9 +152,9 @@ def test_run_falls_behind_without_sleeping_when_sending_is_slow(tables: Scenario
     clock = FakeClock()
 
     class Slow(Recorder):
-        def send(self, source: str, records: list[dict[str, Any]]) -> replay.SendResult:
+        def send(self, source: str, records: list[dict[str, Any]], *, at: datetime) -> replay.SendResult:
             clock.t += 5.0  # each request takes 5 s: far slower than 1 s per batch
-            return super().send(source, records)
+            return super().send(source, records, at=at)
 
     seen: list[replay.Progress] = []
     replay.run(replay.plan(tables, start=START), Slow(clock), speed=60, clock=clock, on_batch=seen.append)
