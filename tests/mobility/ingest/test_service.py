@@ -165,3 +165,13 @@ def test_permission_and_arguments(session: Session, operator: Actor) -> None:
     with pytest.raises(NotFound):
         service.ingest(session, operator, source="loop", records=[loop()], network_code="nope")
     assert _count(session, TrafficObservation) == 0
+
+
+def test_validation_clock_for_replays(session: Session, operator: Actor, grid: Any) -> None:
+    ahead = utcnow() + timedelta(hours=1)
+    rec = nav(ts=ahead.isoformat())
+    assert service.ingest(session, operator, source="nav", records=[rec]).reasons == {"future_time": 1}
+    report = service.ingest(session, operator, source="nav", records=[rec], now=ahead)
+    assert report.accepted == 1
+    row = session.scalars(select(NavSpeed)).one()
+    assert row.received_at < ahead - timedelta(minutes=30)  # stored with the real time

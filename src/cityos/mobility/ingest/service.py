@@ -190,8 +190,13 @@ def ingest(
     records: list[Any],
     batch_ref: str | None = None,
     network_code: str | None = None,
+    now: datetime | None = None,
 ) -> IngestReport:
-    """Validate, match and store one batch (at most ``MAX_RECORDS``); one flush, no commit."""
+    """Validate, match and store one batch (at most ``MAX_RECORDS``); one flush, no commit.
+
+    ``now`` is the validation clock for in-process callers that simulate time (a replay at N×):
+    records up to its tolerance ahead of it are not ``future_time``. The HTTP feed never passes
+    it (a sender's clock is not trusted); ``received_at`` is always the real time."""
     actor.require("traffic:ingest")
     check_source(source)
     if len(records) > MAX_RECORDS:
@@ -202,19 +207,20 @@ def ingest(
     if network_code is not None and net is None:
         raise NotFound(details=[FieldError("network_code", N_("Road network not found."))])
     network = matcher.view(session, net) if net is not None else None
-    now = utcnow()
+    received = utcnow()
+    clock = now or received
     report = IngestReport()
     rejected: list[tuple[int, Rejection]] = []
     good: list[tuple[int, dict[str, Any]]] = []
     for i, record in enumerate(records):
-        checked = validate(source, record, now)
+        checked = validate(source, record, clock)
         if isinstance(checked, Rejection):
             rejected.append((i, checked))
             continue
         if network is not None and source in ("loop", "nav") and checked["segment_id"] not in network.segment_ids:
             rejected.append((i, Rejection(UNKNOWN_SEGMENT, "segment_id", str(checked["segment_id"])[:64])))
             continue
-        good.append((i, _row(source, checked, now)))
+        good.append((i, _row(source, checked, received)))
 
     # the same natural key twice in one batch: the first is kept, the others are duplicates
     seen: set[tuple[Any, ...]] = set()
@@ -250,8 +256,8 @@ def ingest(
     inserted = _insert_new(session, source, [r for _, r in unique])
     report.accepted = inserted
     report.duplicates += len(unique) - inserted
-    _quarantine(session, source, records, rejected, batch_ref, now, report)
-    _count(session, source, now, {"accepted": report.accepted, "duplicate": report.duplicates, **report.reasons})
+    _quarantine(session, source, records, rejected, batch_ref, received, report)
+    _count(session, source, received, {"accepted": report.accepted, "duplicate": report.duplicates, **report.reasons})
     session.flush()
     return report
 
