@@ -8,8 +8,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
+from cityos.core.errors import NotFound
 from cityos.mobility.indicators.fusion import OBS_SCHEMA
 from cityos.mobility.ingest import frames, service
+from cityos.mobility.network.schema import grid_network
+from cityos.mobility.network.service import save_segments
 
 from .conftest import T0, loop, nav
 
@@ -66,3 +69,14 @@ def test_empty_window(session: Session) -> None:
     assert obs.schema == pl.from_arrow(OBS_SCHEMA.empty_table()).schema  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="aware"):
         frames.observations(session, start=datetime(2026, 1, 1), end=T0)
+
+
+def test_observations_of_one_network(session: Session, operator: Actor, grid: Any) -> None:
+    save_segments(session, "small", grid_network(2, 2, 300.0))
+    service.ingest(session, operator, source="nav", records=[nav(segment_id="n2_2-n2_3")], network_code="ingest-grid")
+    window = {"start": T0, "end": T0 + timedelta(minutes=5)}
+    assert frames.observations(session, **window).height == 1
+    assert frames.observations(session, network_code="ingest-grid", **window).height == 1
+    assert frames.observations(session, network_code="small", **window).height == 0
+    with pytest.raises(NotFound):
+        frames.observations(session, network_code="nope", **window)

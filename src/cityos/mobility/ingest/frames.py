@@ -16,7 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityos.mobility.indicators.fusion import OBS_SCHEMA
+from cityos.mobility.network.service import get_network
 
+from . import matcher
 from .models import NavSpeed, ProbePoint, TrafficObservation
 
 _OBS = pl.Schema(pl.from_arrow(OBS_SCHEMA.empty_table()).schema)  # type: ignore[union-attr]
@@ -47,10 +49,9 @@ def observations(session: Session, *, start: datetime, end: datetime, network_co
     Probe points: their speed, n = 1 (points without a speed carry none and are left out).
     Loop records: summed over the lanes of a detector's interval: count, mean occupancy,
     count-weighted speed, n = count. Navigation speeds: n = samples, or 1 when not given.
-    ``network_code`` is accepted for symmetry with the other readers; matched segment ids are
-    those of the network active at ingest.
+    With ``network_code``, only rows on that network's segments are kept (the tables hold
+    segment ids, matched to the network that was active at ingest).
     """
-    del network_code  # the tables hold segment ids only; one active network at a time
     lo, hi = _utc(start), _utc(end)
     parts: list[pl.DataFrame] = []
 
@@ -138,4 +139,10 @@ def observations(session: Session, *, start: datetime, end: datetime, network_co
 
     if not parts:
         return pl.DataFrame(schema=_OBS)
-    return pl.concat([part.select(_COLUMNS).cast(dict(_OBS)) for part in parts])  # type: ignore[arg-type]
+    out = pl.concat([part.select(_COLUMNS).cast(dict(_OBS)) for part in parts])  # type: ignore[arg-type]
+    if network_code is not None:
+        net = get_network(session, network_code)
+        view = matcher.view(session, net)
+        ids = sorted(view.segment_ids) if view is not None else []
+        out = out.filter(pl.col("segment_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
+    return out
