@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_
 from cityos.core.settings import get_settings
+from cityos.mobility.hubs.pages import day_window
 from cityos.mobility.transit import adherence, performance, service
 from cityos.mobility.transit.api import route_stats
 from cityos.web.shell import PageActor
@@ -54,13 +55,18 @@ HELPERS: dict[str, Any] = {"when": when, "pct": pct, "minutes": minutes, "number
 
 @router.get("/tocc/transit", response_class=HTMLResponse)
 def transit_page(
-    request: Request, session: DbSession, actor: PageActor, feed: Annotated[str | None, Query()] = None
+    request: Request,
+    session: DbSession,
+    actor: PageActor,
+    feed: Annotated[str | None, Query()] = None,
+    day: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     feeds = service.list_feeds(session, actor)
     chosen = next((f for f in feeds if f.code == feed), feeds[-1] if feeds else None)
     context: dict[str, Any] = {"feeds": feeds, "feed": chosen, "routes": [], "data": {}, **HELPERS}
     if chosen is not None:
-        perf = performance.performance(session, actor, feed_code=chosen.code)
+        start, end = day_window(day)
+        perf = performance.performance(session, actor, feed_code=chosen.code, start=start, end=end)
         rows = route_stats(perf, service.list_routes(session, actor, chosen))
         shapes = service.route_shapes(session, chosen)
         colours = {r.route_id: _colour(r.color, n) for n, r in enumerate(rows)}
@@ -101,9 +107,12 @@ def transit_page(
 
 
 @router.get("/tocc/transit/routes/{route_pk}", response_class=HTMLResponse)
-def route_page(request: Request, route_pk: int, session: DbSession, actor: PageActor) -> HTMLResponse:
+def route_page(
+    request: Request, route_pk: int, session: DbSession, actor: PageActor, day: Annotated[str | None, Query()] = None
+) -> HTMLResponse:
     feed, route = service.get_route(session, actor, route_pk)
-    perf = performance.performance(session, actor, feed_code=feed.code, route_id=route.route_id)
+    start, end = day_window(day)
+    perf = performance.performance(session, actor, feed_code=feed.code, route_id=route.route_id, start=start, end=end)
     stops = service.route_stops(session, feed, route.route_id)
     delays = {
         r["stop_id"]: r

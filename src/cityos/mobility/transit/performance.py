@@ -4,7 +4,7 @@ need, read from ``probe_point`` (kind ``bus``) and the feed's stop times, and th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from sqlalchemy import select
@@ -45,6 +45,8 @@ def window(start: datetime | None, end: datetime | None) -> tuple[datetime, date
     start = start or end - DEFAULT_WINDOW
     if start.tzinfo is None or end.tzinfo is None:
         raise Invalid(details=[FieldError("start", MSG_TZ)])
+    # Polars compares only times of the same zone: everything in UTC from here on.
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
         raise Invalid(details=[FieldError("end", MSG_WINDOW_ORDER)])
     if end - start > MAX_WINDOW:
