@@ -48,6 +48,8 @@ def test_breakpoints_come_from_configuration() -> None:
         ({"tpi_ratios": [0.0, 0.1, 0.05], "tpi_values": [0, 5, 10]}, "tpi_ratios"),
         ({"congested_from_state": 6}, "congested_from_state"),
         ({"speed_limit": 3}, "speed_limit"),
+        ({"interval": "1mo"}, "interval"),
+        ({"interval": "0m"}, "interval"),
     ],
 )
 def test_bad_configuration_is_refused(data: dict[str, object], field: str) -> None:

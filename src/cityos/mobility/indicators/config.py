@@ -6,6 +6,7 @@ breakpoints from a JSON file without touching code; ``IndicatorConfig.from_dict`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,11 @@ DEFAULT_BREAKPOINTS: dict[str, tuple[float, float, float, float]] = {
 DEFAULT_TPI_RATIOS: tuple[float, ...] = (0.0, 0.04, 0.08, 0.11, 0.14, 0.24)
 DEFAULT_TPI_VALUES: tuple[float, ...] = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0)
 
+# A bin length is a fixed duration ("5m", "15m", "1h", "1d"): the kernels number bins by integer
+# division of epoch microseconds, which is what Polars' truncate does for fixed durations.
+_INTERVAL = re.compile(r"^([1-9][0-9]*)(s|m|h|d)$")
+_UNIT_US = {"s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
+
 
 @dataclass(frozen=True)
 class SourcePrior:
@@ -44,9 +50,7 @@ class SourcePrior:
 @dataclass(frozen=True)
 class IndicatorConfig:
     interval: str = "5m"
-    breakpoints: dict[str, tuple[float, float, float, float]] = field(
-        default_factory=lambda: dict(DEFAULT_BREAKPOINTS)
-    )
+    breakpoints: dict[str, tuple[float, float, float, float]] = field(default_factory=lambda: dict(DEFAULT_BREAKPOINTS))
     priors: dict[str, SourcePrior] = field(
         default_factory=lambda: {
             "probe": SourcePrior(sd_kmh=12.0),
@@ -65,8 +69,18 @@ class IndicatorConfig:
     # Weight of a segment without a loop count in TTI and the congested ratio, per lane and bin.
     fallback_flow_per_lane: float = 50.0
 
+    @property
+    def interval_us(self) -> int:
+        """The bin length in microseconds."""
+        m = _INTERVAL.match(self.interval)
+        if m is None:
+            raise Invalid("The indicator configuration is not valid.", details=[_interval_error()])
+        return int(m.group(1)) * _UNIT_US[m.group(2)]
+
     def __post_init__(self) -> None:
         errors: list[FieldError] = []
+        if not isinstance(self.interval, str) or _INTERVAL.match(self.interval) is None:
+            errors.append(_interval_error())
         for road_class in ROAD_CLASSES:
             bps = self.breakpoints.get(road_class)
             if bps is None or len(bps) != 4:
@@ -106,6 +120,10 @@ class IndicatorConfig:
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)
+
+
+def _interval_error() -> FieldError:
+    return FieldError("interval", "A bin length is a whole number of s, m, h or d, such as 5m.")
 
 
 def state_name(code: int, *, lang: str = "zh") -> str:

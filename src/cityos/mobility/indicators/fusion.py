@@ -20,8 +20,7 @@ import pyarrow as pa
 
 from cityos.core.errors import FieldError, Invalid
 from cityos.mobility.indicators.config import IndicatorConfig
-
-SOURCES: tuple[str, ...] = ("probe", "loop", "nav")
+from cityos.mobility.indicators.sums import SOURCES, cell_sums
 
 # The long observation table every kernel reads.
 OBS_SCHEMA = pa.schema(
@@ -35,7 +34,13 @@ OBS_SCHEMA = pa.schema(
         ("n", pa.float64()),  # sample size behind the speed: 1 per probe point, count per loop record
     ]
 )
-CHECKED_SCHEMA = OBS_SCHEMA.append(pa.field("reason_code", pa.int8()))
+# The checked table adds the verdict and, for the fusion kernel, the record's segment and source
+# as small integers (position in the segment table; position in ``SOURCES``): grouping on one
+# integer key is several times faster than on (string, datetime, string).
+CHECKED_SCHEMA = pa.schema(
+    [*OBS_SCHEMA, pa.field("reason_code", pa.int8()), pa.field("seg_idx", pa.int32()), pa.field("src_idx", pa.int8())]
+)
+HELPER_COLUMNS = ("seg_idx", "src_idx")
 
 # Why a record is quarantined; the code travels with every row (0 = good), the text is attached
 # only to the few bad rows (a string per row of 10M would cost more than the fusion itself).
@@ -105,16 +110,25 @@ def observations(
         _require(probes, "probe", ("segment_id", "ts", "speed"))
         parts.append(
             _prepare_ts(probes).select(
-                pl.lit("probe").alias("source"), "segment_id", "ts", pl.col("speed").cast(pl.Float64),
-                null.alias("count"), null.alias("occupancy"), pl.lit(1.0).alias("n"),
+                pl.lit("probe").alias("source"),
+                "segment_id",
+                "ts",
+                pl.col("speed").cast(pl.Float64),
+                null.alias("count"),
+                null.alias("occupancy"),
+                pl.lit(1.0).alias("n"),
             )
         )
     if loops is not None:
         _require(loops, "loop", ("segment_id", "ts", "count", "occupancy", "speed"))
         parts.append(
             _prepare_ts(loops).select(
-                pl.lit("loop").alias("source"), "segment_id", "ts", pl.col("speed").cast(pl.Float64),
-                pl.col("count").cast(pl.Float64), pl.col("occupancy").cast(pl.Float64),
+                pl.lit("loop").alias("source"),
+                "segment_id",
+                "ts",
+                pl.col("speed").cast(pl.Float64),
+                pl.col("count").cast(pl.Float64),
+                pl.col("occupancy").cast(pl.Float64),
                 pl.col("count").cast(pl.Float64).alias("n"),
             )
         )
@@ -123,8 +137,13 @@ def observations(
         samples = pl.col("samples").cast(pl.Float64) if "samples" in nav.columns else pl.lit(1.0)
         parts.append(
             _prepare_ts(nav).select(
-                pl.lit("nav").alias("source"), "segment_id", "ts", pl.col("speed").cast(pl.Float64),
-                null.alias("count"), null.alias("occupancy"), samples.alias("n"),
+                pl.lit("nav").alias("source"),
+                "segment_id",
+                "ts",
+                pl.col("speed").cast(pl.Float64),
+                null.alias("count"),
+                null.alias("occupancy"),
+                samples.alias("n"),
             )
         )
     if not parts:
@@ -154,16 +173,33 @@ def _arrow_call(frame: Callable[[pl.DataFrame], pl.DataFrame], table: pa.Table, 
     return frame(df).to_arrow().cast(schema)
 
 
+def _codes(segment_ids: list[str]) -> list[pl.Expr]:
+    """``seg_idx`` and ``src_idx``: positions in the segment list and in ``SOURCES``, null if unknown.
+
+    A non-strict cast to an Enum is a hash lookup that yields the position directly (faster than
+    ``is_in`` plus a join); duplicate ids keep their first position.
+    """
+    seg_enum = pl.Enum(list(dict.fromkeys(segment_ids)))
+    return [
+        pl.col("segment_id").cast(pl.String).cast(seg_enum, strict=False).to_physical().cast(pl.Int32).alias("seg_idx"),
+        pl.col("source")
+        .cast(pl.String)
+        .cast(pl.Enum(list(SOURCES)), strict=False)
+        .to_physical()
+        .cast(pl.Int8)
+        .alias("src_idx"),
+    ]
+
+
 def check(df: pl.DataFrame, segment_ids: list[str], config: IndicatorConfig) -> pl.DataFrame:
     """First failing rule wins; rules in ``REASONS`` order."""
     is_loop = pl.col("source") == "loop"
     speed = pl.col("speed")
-    known = pl.Series("known", segment_ids, dtype=pl.String)
     rules = [
         pl.col("segment_id").is_null(),
         pl.col("ts").is_null(),
-        ~pl.col("source").is_in(list(SOURCES)),
-        ~pl.col("segment_id").is_in(known.implode()),
+        pl.col("src_idx").is_null(),
+        pl.col("seg_idx").is_null(),
         is_loop & (pl.col("count").is_null() | (pl.col("count") < 0)),
         is_loop & ~pl.col("occupancy").is_between(0.0, 1.0),
         # A loop that counted nobody has no speed to give; every other record needs one.
@@ -174,7 +210,14 @@ def check(df: pl.DataFrame, segment_ids: list[str], config: IndicatorConfig) -> 
     code: pl.Expr = pl.lit(0, dtype=pl.Int8)
     for i in range(len(rules) - 1, -1, -1):
         code = pl.when(rules[i].fill_null(False)).then(pl.lit(i + 1, dtype=pl.Int8)).otherwise(code)
-    return df.select([c.name for c in OBS_SCHEMA]).with_columns(code.cast(pl.Int8).alias("reason_code"))
+    return (
+        df.lazy()
+        .select([c.name for c in OBS_SCHEMA])
+        .with_columns(_codes(segment_ids))
+        .with_columns(code.cast(pl.Int8).alias("reason_code"))
+        .select([f.name for f in CHECKED_SCHEMA])
+        .collect()
+    )
 
 
 def split_checked(checked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -185,10 +228,15 @@ def split_checked(checked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def quarantine(checked: pl.DataFrame) -> pl.DataFrame:
     """The bad rows of a checked table, with the reason spelled out."""
-    return checked.filter(pl.col("reason_code") != 0).with_columns(
-        pl.col("reason_code").replace_strict(list(range(1, len(REASONS) + 1)), list(REASONS), return_dtype=pl.String)
-        .alias("reason")
-    ).drop("reason_code")
+    return (
+        checked.filter(pl.col("reason_code") != 0)
+        .with_columns(
+            pl.col("reason_code")
+            .replace_strict(list(range(1, len(REASONS) + 1)), list(REASONS), return_dtype=pl.String)
+            .alias("reason")
+        )
+        .drop("reason_code", *[c for c in HELPER_COLUMNS if c in checked.columns])
+    )
 
 
 @dataclass
@@ -212,36 +260,25 @@ class FusionKernel:
 
 
 def fuse(obs: pl.DataFrame, segments: pl.DataFrame, config: IndicatorConfig) -> pl.DataFrame:
+    """Fused speed per (segment, bin) of the good rows (rows of an unknown segment or source are
+    not fused: ``check`` quarantines them)."""
     from cityos.mobility.indicators.states import state_expr
 
-    has_speed = pl.col("speed").is_not_null() & (pl.col("n") > 0)
-    speed = pl.col("speed").fill_null(0.0)
-    src = pl.col("source")
-    pre = []
-    for s in SOURCES:
-        w = pl.when((src == s) & has_speed).then(pl.col("n")).otherwise(0.0)
-        pre += [w.alias(f"_{s}_N"), (w * speed).alias(f"_{s}_S1"), (w * speed * speed).alias(f"_{s}_S2")]
-    is_loop = src == "loop"
-    # Only plain sums and means inside the group-by (filters there are slow); the source
-    # selection happens row-wise before it, in the same streaming pass.
-    pre += [
-        pl.when(is_loop).then(pl.col("count")).alias("_loop_count"),
-        pl.when(is_loop).then(pl.col("occupancy")).alias("_loop_occ"),
-        is_loop.alias("_is_loop"),
-    ]
-    aggs = [pl.col(f"_{s}_{k}").sum() for s in SOURCES for k in ("N", "S1", "S2")]
-    aggs += [
-        pl.col("_loop_count").sum().alias("flow_veh"),
-        pl.col("_is_loop").any().alias("_has_loop"),
-        pl.col("_loop_occ").mean().alias("occupancy"),
-    ]
-    lf = obs.lazy()
-    if "reason_code" in obs.columns:  # a checked table: fuse only its good rows
-        lf = lf.filter(pl.col("reason_code") == 0)
-    g = (
-        lf.select("segment_id", pl.col("ts").dt.truncate(config.interval).alias("bin_start"), *pre)
-        .group_by("segment_id", "bin_start")
-        .agg(aggs)
+    # one row per segment id, in table order: the positions ``check`` gave (``_codes``)
+    segments = segments.unique("segment_id", keep="first", maintain_order=True)
+    checked = "reason_code" in obs.columns
+    if checked:  # a checked table: fuse only its good rows
+        obs = obs.filter(pl.col("reason_code") == 0)
+    elif not set(HELPER_COLUMNS) <= set(obs.columns):  # an unchecked table: look the codes up here
+        ids = segments["segment_id"].cast(pl.String).to_list()
+        obs = obs.with_columns(_codes(ids)).filter(
+            pl.col("seg_idx").is_not_null() & pl.col("src_idx").is_not_null() & pl.col("ts").is_not_null()
+        )
+    nseg = segments.height
+    sums = cell_sums(obs, nseg, config, checked=checked)
+    g = sums.frame.lazy().with_columns(
+        (pl.col("_cell") % nseg).cast(pl.Int32).alias("_seg"),
+        ((pl.col("_cell") // nseg + sums.first) * config.interval_us).cast(pl.Datetime("us")).alias("bin_start"),
     )
     cols = []
     for s in SOURCES:
@@ -277,15 +314,19 @@ def fuse(obs: pl.DataFrame, segments: pl.DataFrame, config: IndicatorConfig) -> 
     )
     g = g.with_columns(disagree.fill_null(False).alias("disagree"))
     seg = segments.lazy().select(
-        pl.col("segment_id").cast(pl.String), "road_class", pl.col("length_m").cast(pl.Float64),
-        pl.col("lanes").cast(pl.Int16), pl.col("free_speed_kmh").cast(pl.Float64),
+        pl.int_range(pl.len(), dtype=pl.Int32).alias("_seg"),
+        pl.col("segment_id").cast(pl.String),
+        "road_class",
+        pl.col("length_m").cast(pl.Float64),
+        pl.col("lanes").cast(pl.Int16),
+        pl.col("free_speed_kmh").cast(pl.Float64),
     )
-    out = g.join(seg, on="segment_id", how="left").with_columns(
-        state_expr("speed_kmh", "road_class", config).alias("state")
+    out = g.join(seg, on="_seg", how="left").with_columns(state_expr("speed_kmh", "road_class", config).alias("state"))
+    done = (
+        out.with_columns(pl.lit(None, dtype=pl.String).alias("disagree_reason"))
+        .select([f.name for f in FUSED_SCHEMA])
+        .collect(engine="streaming")
     )
-    done = out.with_columns(pl.lit(None, dtype=pl.String).alias("disagree_reason")).select(
-        [f.name for f in FUSED_SCHEMA]
-    ).collect(engine="streaming")
     # The reason text is written only for the (few) flagged rows: formatting every row's
     # speeds as strings cost as much as the whole group-by.
     flagged = done.filter(pl.col("disagree"))
@@ -299,7 +340,8 @@ def fuse(obs: pl.DataFrame, segments: pl.DataFrame, config: IndicatorConfig) -> 
         ignore_nulls=True,
     )
     flagged = flagged.with_columns(
-        (pl.lit("sources disagree by ") + spread.round(1).cast(pl.String) + pl.lit(" km/h: ") + detail)
-        .alias("disagree_reason")
+        (pl.lit("sources disagree by ") + spread.round(1).cast(pl.String) + pl.lit(" km/h: ") + detail).alias(
+            "disagree_reason"
+        )
     )
     return pl.concat([done.filter(~pl.col("disagree")), flagged])

@@ -20,7 +20,13 @@ from cityos.mobility.indicators.fusion import (
     quarantine,
 )
 from cityos.mobility.indicators.runners import map_spark, run_local, run_spark, to_polars
-from cityos.mobility.indicators.vitals import VITALS_SCHEMA, VitalsKernel, bin_incidents, unmatched_incidents
+from cityos.mobility.indicators.vitals import (
+    VITALS_INPUT,
+    VITALS_SCHEMA,
+    VitalsKernel,
+    bin_incidents,
+    unmatched_incidents,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -51,7 +57,7 @@ def compute_local(
     bad = quarantine(checked)
     fused = run_local(FusionKernel(segments, config), checked)  # fuses the rows with reason_code 0
     binned = _incidents(incidents, config)
-    joined = fused.join(areas.select("segment_id", "level", "area_id"), on="segment_id", how="inner")
+    joined = fused.select(VITALS_INPUT).join(areas.select("segment_id", "level", "area_id"), on="segment_id")
     vitals = run_local(VitalsKernel(binned, config), joined)
     unmatched = unmatched_incidents(binned, vitals) if binned is not None else pl.DataFrame()
     return IndicatorResult(bad, fused, vitals, unmatched)
@@ -78,7 +84,7 @@ def compute_spark(
     bad = quarantine(to_polars(checked.filter(F.col("reason_code") != 0)))
     fused = run_spark(FusionKernel(segments, config), good, ["segment_id"], FUSED_SCHEMA, buckets=buckets).cache()
     areas_df = spark.createDataFrame(areas.select("segment_id", "level", "area_id").to_arrow())
-    joined = fused.join(F.broadcast(areas_df), on="segment_id", how="inner")
+    joined = fused.select(*VITALS_INPUT).join(F.broadcast(areas_df), on="segment_id", how="inner")
     binned = _incidents(incidents, config)
     vitals_df = run_spark(VitalsKernel(binned, config), joined, ["level", "area_id"], VITALS_SCHEMA, buckets=buckets)
     fused_pl = to_polars(fused)
@@ -87,4 +93,3 @@ def compute_spark(
     fused.unpersist()
     unmatched = unmatched_incidents(binned, vitals) if binned is not None else pl.DataFrame()
     return IndicatorResult(bad, fused_pl, vitals, unmatched)
-

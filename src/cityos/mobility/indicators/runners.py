@@ -70,6 +70,7 @@ def run_spark(
         grouped = df.groupBy(BUCKET_COL)
     else:
         grouped = df.groupBy(*by)
+
     # A plain one-argument function: Spark reads the arity, and a callable object's bound
     # ``__call__`` would be taken for the (key, table) form.
     def apply(table: pa.Table) -> pa.Table:

@@ -16,13 +16,7 @@ def state_expr(speed: str, road_class: str, config: IndicatorConfig) -> pl.Expr:
     expr: pl.Expr = pl.lit(None, dtype=pl.Int8)
     # Built inside out so each road class is one branch of the outer when.
     for cls, (b1, b2, b3, b4) in config.breakpoints.items():
-        by_speed = (
-            pl.when(v > b1).then(1)
-            .when(v > b2).then(2)
-            .when(v > b3).then(3)
-            .when(v > b4).then(4)
-            .otherwise(5)
-        )
+        by_speed = pl.when(v > b1).then(1).when(v > b2).then(2).when(v > b3).then(3).when(v > b4).then(4).otherwise(5)
         expr = pl.when((pl.col(road_class) == cls) & v.is_not_null()).then(by_speed).otherwise(expr)
     return expr.cast(pl.Int8)
 

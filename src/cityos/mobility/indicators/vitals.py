@@ -45,24 +45,34 @@ VITALS_SCHEMA = pa.schema(
 MIN_SPEED_KMH = 1.0
 
 
-def membership(segments: pl.DataFrame, *, city_id: str = "city", district_col: str | None = None,
-               corridors: dict[str, list[str]] | None = None) -> pl.DataFrame:
+def membership(
+    segments: pl.DataFrame,
+    *,
+    city_id: str = "city",
+    district_col: str | None = None,
+    corridors: dict[str, list[str]] | None = None,
+) -> pl.DataFrame:
     """Area membership: every segment in the city, in its district (if a column names it), in corridors."""
     ids = segments.select(pl.col("segment_id").cast(pl.String))
     parts = [ids.with_columns(pl.lit("city").alias("level"), pl.lit(city_id).alias("area_id"))]
     if district_col is not None:
         parts.append(
-            segments.select(pl.col("segment_id").cast(pl.String), pl.lit("district").alias("level"),
-                            pl.col(district_col).cast(pl.String).alias("area_id"))
-            .filter(pl.col("area_id").is_not_null())
+            segments.select(
+                pl.col("segment_id").cast(pl.String),
+                pl.lit("district").alias("level"),
+                pl.col(district_col).cast(pl.String).alias("area_id"),
+            ).filter(pl.col("area_id").is_not_null())
         )
     known = set(ids["segment_id"].to_list())
     for corridor, members in (corridors or {}).items():
         unknown = [m for m in members if m not in known]
         if unknown:
-            raise Invalid("A corridor names unknown segments.",
-                          details=[FieldError(f"corridors.{corridor}", "Unknown segment.", {"segment_id": u})
-                                   for u in unknown[:10]])
+            raise Invalid(
+                "A corridor names unknown segments.",
+                details=[
+                    FieldError(f"corridors.{corridor}", "Unknown segment.", {"segment_id": u}) for u in unknown[:10]
+                ],
+            )
         parts.append(pl.DataFrame({"segment_id": members, "level": "corridor", "area_id": corridor}))
     return pl.concat(parts).unique(maintain_order=True)
 
@@ -71,15 +81,21 @@ def bin_incidents(incidents: pl.DataFrame, config: IndicatorConfig) -> pl.DataFr
     """(area_id, ts, count) → (area_id, bin_start, incidents)."""
     missing = [c for c in ("area_id", "ts", "count") if c not in incidents.columns]
     if missing:
-        raise Invalid("The incident table lacks columns.",
-                      details=[FieldError(f"incidents.{c}", "Missing column.") for c in missing])
+        raise Invalid(
+            "The incident table lacks columns.",
+            details=[FieldError(f"incidents.{c}", "Missing column.") for c in missing],
+        )
     ts = pl.col("ts")
     if isinstance(incidents.schema["ts"], pl.Datetime) and incidents.schema["ts"].time_zone is not None:
         ts = ts.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     return (
-        incidents.select(pl.col("area_id").cast(pl.String), ts.cast(pl.Datetime("us")).dt.truncate(config.interval)
-                         .alias("bin_start"), pl.col("count").cast(pl.Float64))
-        .group_by("area_id", "bin_start").agg(pl.col("count").sum().alias("incidents"))
+        incidents.select(
+            pl.col("area_id").cast(pl.String),
+            ts.cast(pl.Datetime("us")).dt.truncate(config.interval).alias("bin_start"),
+            pl.col("count").cast(pl.Float64),
+        )
+        .group_by("area_id", "bin_start")
+        .agg(pl.col("count").sum().alias("incidents"))
     )
 
 
@@ -91,6 +107,14 @@ def tpi_expr(ratio: pl.Expr, config: IndicatorConfig) -> pl.Expr:
         slope = (vs[i + 1] - vs[i]) / (rs[i + 1] - rs[i])
         expr = pl.when(ratio <= rs[i + 1]).then(vs[i] + (ratio - rs[i]) * slope).otherwise(expr)
     return pl.when(ratio.is_null()).then(None).when(ratio <= rs[0]).then(vs[0]).otherwise(expr)
+
+
+# The fused columns the vital signs read (plus level and area_id): joining only these to the
+# area membership keeps the fan-out (a segment is in the city, a district, corridors) narrow.
+VITALS_INPUT = (
+    "segment_id", "bin_start", "speed_kmh", "flow_veh", "probe_n", "disagree",
+    "road_class", "length_m", "lanes", "free_speed_kmh", "state",
+)  # fmt: skip
 
 
 @dataclass
@@ -133,17 +157,33 @@ def vital_signs(states: pl.DataFrame, incidents: pl.DataFrame | None, config: In
     exp = pl.col("road_class") == "expressway"
     congested = pl.col("state") >= config.congested_from_state
     wl, wt = pl.col("_wl"), pl.col("_wt")
+    # The subsets (arterial, expressway, congested, counted) are masked row-wise before the
+    # group-by, so that it runs plain sums only (a filter inside an aggregation is much slower).
+    lf = lf.with_columns(
+        (pl.col("flow_veh") * length_km).alias("_vkt"),
+        pl.when(pl.col("flow_veh").is_not_null()).then(length_km).alias("_counted_km"),
+        length_km.alias("_km"),
+        pl.when(congested).then(wl).alias("_wl_cong"),
+        pl.when(art).then(wl).alias("_wl_art"),
+        pl.when(art).then(wt).alias("_wt_art"),
+        pl.when(exp).then(wl).alias("_wl_exp"),
+        pl.when(exp).then(wt).alias("_wt_exp"),
+    )
     g = lf.group_by("level", "area_id", "bin_start").agg(
         pl.len().cast(pl.Int64).alias("segments"),
         pl.col("flow_veh").sum().alias("vehicles"),
         pl.col("probe_n").sum().alias("probe_points"),
-        (pl.col("flow_veh") * length_km).sum().alias("vkt_km"),
-        _ratio(length_km.filter(pl.col("flow_veh").is_not_null()).sum(), length_km.sum()).alias("vkt_coverage"),
-        _ratio(wt.sum(), pl.col("_wt_ff").sum()).alias("tti"),
-        _ratio(wl.filter(congested).sum(), wl.sum()).alias("congested_ratio"),
-        _ratio(wl.filter(art).sum(), wt.filter(art).sum()).alias("arterial_speed_kmh"),
-        _ratio(wl.filter(exp).sum(), wt.filter(exp).sum()).alias("expressway_speed_kmh"),
+        pl.col("_vkt").sum().alias("vkt_km"),
+        *[pl.col(c).sum() for c in ("_counted_km", "_km", "_wt", "_wt_ff", "_wl_cong", "_wl")],
+        *[pl.col(c).sum() for c in ("_wl_art", "_wt_art", "_wl_exp", "_wt_exp")],
         pl.col("disagree").sum().cast(pl.Int64).alias("disagreements"),
+    )
+    g = g.with_columns(
+        _ratio(pl.col("_counted_km"), pl.col("_km")).alias("vkt_coverage"),
+        _ratio(pl.col("_wt"), pl.col("_wt_ff")).alias("tti"),
+        _ratio(pl.col("_wl_cong"), pl.col("_wl")).alias("congested_ratio"),
+        _ratio(pl.col("_wl_art"), pl.col("_wt_art")).alias("arterial_speed_kmh"),
+        _ratio(pl.col("_wl_exp"), pl.col("_wt_exp")).alias("expressway_speed_kmh"),
     )
     tpi = tpi_expr(pl.col("congested_ratio"), config)
     band = pl.min_horizontal((pl.col("tpi") / 2.0).floor().cast(pl.Int8) + 1, pl.lit(5, dtype=pl.Int8))
