@@ -2,7 +2,8 @@
 synthetic commute trips between the city's districts, so the commute page shows corridors.
 
 Central districts (nearest the city's centre) hold more jobs, outer ones more homes, so the AM
-peak flows inwards and the PM peak back out. Trips near the demo road network (code ``demo``)
+peak flows inwards and the PM peak back out. A city of a single district (the tiny demo) uses
+its streets as zones instead. Trips near the demo road network (code ``demo``)
 follow it (their path is the matched segments); the others are straight-line × 1.3 estimates.
 """
 
@@ -26,38 +27,51 @@ from cityos.places.models import Region, RegionLevel
 
 NETWORK = "demo"
 COMMUTERS = 1500
+MAX_STREETS = 12
+STREET_RADIUS_M = 250.0
+
+
+def _places(session: Session, city: Region, level: RegionLevel) -> list[Region]:
+    return list(
+        session.scalars(
+            select(Region)
+            .where(
+                Region.level == level,
+                subtree_clause(Region.path, city.path),
+                Region.lon.is_not(None),
+                Region.lat.is_not(None),
+            )
+            .order_by(Region.id)
+        ).all()
+    )
 
 
 def zones(session: Session, city: Region, rng: random.Random) -> list[simulate.Zone]:
-    districts = session.scalars(
-        select(Region)
-        .where(
-            Region.level == RegionLevel.DISTRICT,
-            subtree_clause(Region.path, city.path),
-            Region.lon.is_not(None),
-            Region.lat.is_not(None),
-        )
-        .order_by(Region.id)
-    ).all()
-    if not districts:
+    """One zone per district; a city of one district (the tiny demo) gets one per street instead,
+    tight enough (``STREET_RADIUS_M``) that its trips gather in a few H3 cells and form corridors."""
+    places = _places(session, city, RegionLevel.DISTRICT)
+    tight = len(places) < 2
+    if tight:
+        places = _places(session, city, RegionLevel.STREET)[:MAX_STREETS] or places
+    if not places:
         return []
-    clon = city.lon if city.lon is not None else sum(d.lon or 0.0 for d in districts) / len(districts)
-    clat = city.lat if city.lat is not None else sum(d.lat or 0.0 for d in districts) / len(districts)
-    far = [math.hypot((d.lon or 0.0) - clon, (d.lat or 0.0) - clat) for d in districts]
+    clon = city.lon if city.lon is not None else sum(p.lon or 0.0 for p in places) / len(places)
+    clat = city.lat if city.lat is not None else sum(p.lat or 0.0 for p in places) / len(places)
+    far = [math.hypot((p.lon or 0.0) - clon, (p.lat or 0.0) - clat) for p in places]
     top = max(far) or 1.0
     out: list[simulate.Zone] = []
-    for d, dist in zip(districts, far, strict=True):
-        assert d.lon is not None
-        assert d.lat is not None
-        w = ((d.max_lon or d.lon) - (d.min_lon or d.lon)) * M_PER_DEG_LAT * math.cos(math.radians(d.lat))
-        h = ((d.max_lat or d.lat) - (d.min_lat or d.lat)) * M_PER_DEG_LAT
-        radius = max(300.0, min(w, h) / 4) if w and h else 1500.0
+    for p, dist in zip(places, far, strict=True):
+        assert p.lon is not None
+        assert p.lat is not None
+        w = ((p.max_lon or p.lon) - (p.min_lon or p.lon)) * M_PER_DEG_LAT * math.cos(math.radians(p.lat))
+        h = ((p.max_lat or p.lat) - (p.min_lat or p.lat)) * M_PER_DEG_LAT
+        radius = STREET_RADIUS_M if tight else (max(300.0, min(w, h) / 4) if w and h else 1500.0)
         outer = dist / top  # 0 in the centre, 1 at the edge
         out.append(
             simulate.Zone(
-                key=str(d.id),
-                lon=d.lon,
-                lat=d.lat,
+                key=str(p.id),
+                lon=p.lon,
+                lat=p.lat,
                 radius_m=radius,
                 homes=(0.6 + outer) * rng.uniform(0.8, 1.2),
                 jobs=(1.6 - outer) * rng.uniform(0.8, 1.2),

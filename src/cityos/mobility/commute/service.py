@@ -56,6 +56,9 @@ class DistrictLocator:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._district_of: dict[int, Region | None] = {}
+        # The identity map holds regions weakly: keeping them here lets ``locate``'s
+        # ``session.get`` answer from memory instead of a query per point.
+        self._held: dict[int, Region] = {}
 
     def district(self, lon: float, lat: float) -> Region | None:
         try:
@@ -63,6 +66,7 @@ class DistrictLocator:
         except NotFound:
             return None
         if region.id not in self._district_of:
+            self._held[region.id] = region
             self._district_of[region.id] = self._find(region)
         return self._district_of[region.id]
 
