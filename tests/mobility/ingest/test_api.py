@@ -92,3 +92,28 @@ def test_quarantine_and_stats(client: TestClient, session: Session, grid: Any) -
     assert now["loop"]["reasons"] == {"bad_time": 1}
     assert client.get("/api/v1/mobility/feeds/stats", params={"hours": 0}, headers=tocc).status_code == 422
     assert client.get("/api/v1/mobility/feeds/stats", params={"hours": "x"}, headers=tocc).status_code == 422
+
+
+def test_oauth_client_with_traffic_ingest(client: TestClient, session: Session, grid: Any) -> None:
+    world = make_world(session)
+    admin = make_account(session, roles=["admin"], scope=world.city)
+    session.commit()
+    created = client.post(
+        "/api/v1/clients",
+        json={"name": "线圈网关", "scopes": ["traffic:ingest"], "scope_region_id": world.city.id},
+        headers=bearer(admin.id),
+    )
+    assert created.status_code == 201, created.text
+    token = client.post(
+        "/api/v1/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": created.json()["client_id"],
+            "client_secret": created.json()["client_secret"],
+        },
+    ).json()["access_token"]
+    gateway = {"Authorization": f"Bearer {token}"}
+    res = client.post("/api/v1/mobility/feeds/loop", json={"records": [loop()]}, headers=gateway)
+    assert res.status_code == 200, res.text
+    assert res.json()["accepted"] == 1
+    assert client.get("/api/v1/mobility/feeds/quarantine", headers=gateway).status_code == 403
