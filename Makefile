@@ -10,7 +10,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 VENDOR := src/cityos/web/static/vendor
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test install install-dev assets browser lint typecheck test-sqlite test-postgres migrate demo bench clean messages
+.PHONY: run test install install-dev assets browser lint typecheck test-sqlite test-postgres migrate demo bench clean messages replay
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ migrate: install
 
 demo: migrate
 	$(BIN)/cityos demo generate --size $(DEMO_SIZE) --if-missing
+
+# 智慧出行: a generated hour on the demo road network, replayed at 60× with a jam 10 minutes in
+# (open /tocc as demo-tocc while it runs; the alert's case lands in demo-jj's inbox).
+replay: demo
+	$(BIN)/cityos mobility generate-scenario var/scenario-demo --network demo --start now --hours 1 --vehicles 3000
+	$(BIN)/cityos mobility replay var/scenario-demo --speed 60 --jam n0_0-n0_1:10:20:0.15
 
 run: install assets migrate
 	$(BIN)/cityos demo generate --size $(DEMO_SIZE) --if-missing

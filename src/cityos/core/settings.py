@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     ngsi_context_allow_private: bool = False
     # The lean path for NGSI-LD partial updates (hub/ngsi/fastpath.py); off: the normal routes answer.
     ngsi_fast_path: bool = True
+    # The demo city's generated traffic, ingested every minute (only ever on the demo road network).
+    mobility_live_feed: bool = True
     log_level: str = "INFO"
     # Threads that run request handlers (blocking database work). Few threads beat many on
     # SQLite, where the work is CPU-bound and threads only fight over the GIL; PostgreSQL
