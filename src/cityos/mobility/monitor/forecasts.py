@@ -16,10 +16,10 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from cityos.core.db import utcnow
@@ -27,7 +27,7 @@ from cityos.core.errors import Invalid
 from cityos.core.i18n import N_
 from cityos.core.settings import get_settings
 from cityos.mobility.forecast import HORIZONS_MIN
-from cityos.mobility.forecast.baselines import choose_profile, historical_average, last_value
+from cityos.mobility.forecast.baselines import ProfileKind, historical_average, last_value
 from cityos.mobility.forecast.features import build_features
 from cityos.mobility.forecast.model import ModelParams, TrainedForecast, fit, predict, training_table
 from cityos.mobility.forecast.profile import add_profile_features
@@ -37,11 +37,15 @@ from cityos.mobility.indicators.states import state_expr
 from cityos.mobility.monitor.models import SegmentState, TrafficForecast
 from cityos.mobility.network.models import RoadNetwork
 
-HISTORY = timedelta(days=3)  # read before each batch: lags and the time-of-day profile
-MODEL_MIN_HISTORY = timedelta(days=1)
+HISTORY_DAYS = 3  # days of the time-of-day profile read before each batch
+LAGS = timedelta(hours=1)  # the model's own lags (features.N_LAGS steps of 5 minutes)
+MODEL_MIN_HISTORY = timedelta(hours=23)  # the profile's slots must span about a day
+PROFILE: ProfileKind = "time_of_day"  # three days cannot hold a time-of-week profile
 TRAIN_DAYS = 14
 MODELS = ("learned", "historical_average", "last_value")
 _CHUNK = 5000
+
+_TABLE = cast(Table, TrafficForecast.__table__)
 
 MSG_TOO_LITTLE = N_("Too little stored history to train a forecast model (at least a day of states is needed).")
 
@@ -95,21 +99,46 @@ def edges(segments: pl.DataFrame) -> pl.DataFrame:
     return both.with_columns(pl.lit(1.0).alias("weight"))
 
 
-def history(session: Session, network_code: str, start: datetime, end: datetime) -> pl.DataFrame:
-    """(sensor_id, ts, speed_kmh) of the stored states in [start, end)."""
-    rows = session.execute(
-        select(SegmentState.segment_id, SegmentState.bin_start, SegmentState.speed_kmh).where(
-            SegmentState.network_code == network_code,
-            SegmentState.bin_start >= start,
-            SegmentState.bin_start < end,
-            SegmentState.speed_kmh.is_not(None),
-        )
-    ).all()
+def _frame(rows: list[Any]) -> pl.DataFrame:
     return pl.DataFrame(
         [tuple(r) for r in rows],
         schema={"sensor_id": pl.String, "ts": pl.Datetime("us", "UTC"), "speed_kmh": pl.Float64},
         orient="row",
     )
+
+
+def _select() -> Any:
+    s = SegmentState
+    return select(s.segment_id, s.bin_start, s.speed_kmh).where(s.speed_kmh.is_not(None))
+
+
+def history(session: Session, network_code: str, start: datetime, end: datetime) -> pl.DataFrame:
+    """(sensor_id, ts, speed_kmh) of the stored states in [start, end)."""
+    s = SegmentState
+    q = _select().where(s.network_code == network_code, s.bin_start >= start, s.bin_start < end)
+    return _frame(list(session.execute(q).all()))
+
+
+def history_at(session: Session, network_code: str, stamps: set[datetime]) -> pl.DataFrame:
+    """The stored states of the given bin starts only (the profile's slots on earlier days)."""
+    s = SegmentState
+    ordered = sorted(stamps)
+    rows: list[Any] = []
+    for i in range(0, len(ordered), 400):
+        q = _select().where(s.network_code == network_code, s.bin_start.in_(ordered[i : i + 400]))
+        rows += session.execute(q).all()
+    return _frame(rows)
+
+
+def profile_stamps(bins: list[datetime]) -> set[datetime]:
+    """The bins on the ``HISTORY_DAYS`` days before whose time of day a forecast at ``bins`` reads:
+    that of the issue (``profile_now``) and of each target (``hist_<h>``)."""
+    return {
+        b + timedelta(minutes=h) - timedelta(days=d)
+        for b in bins
+        for h in (0, *HORIZONS_MIN)
+        for d in range(1, HISTORY_DAYS + 1)
+    }
 
 
 def _combine(issues: pl.DataFrame, frames: list[tuple[str, pl.DataFrame | None]]) -> pl.DataFrame:
@@ -130,23 +159,24 @@ def issue(session: Session, *, net: RoadNetwork, segments: pl.DataFrame, bins: l
     if not bins:
         return 0
     first, end = bins[0], bins[-1] + timedelta(minutes=5)
-    hist = history(session, net.code, first - HISTORY, end)
-    if hist.is_empty():
+    # The last hour before the batch and the batch itself (the lags), and only the profile's
+    # slots from the days before: a minute's forecast reads a few thousand rows, not three days.
+    recent = history(session, net.code, first - LAGS, end)
+    if recent.is_empty():
         return 0
-    grid = prepare(hist).grid
+    before = history_at(session, net.code, {t for t in profile_stamps(bins) if t < first})
+    grid = prepare(recent).grid
     issue_ts = pl.Series("ts", bins, dtype=pl.Datetime("us", "UTC"))
     issues = grid.filter(pl.col("ts").is_in(issue_ts.implode()))
-    before = hist.filter(pl.col("ts") < first)
     frames: list[tuple[str, pl.DataFrame | None]] = []
     saved = load_model(net.code)
     span = (before["ts"].max() - before["ts"].min()) if before.height else timedelta(0)  # type: ignore[operator]
     if saved is not None and isinstance(span, timedelta) and span >= MODEL_MIN_HISTORY:
-        kind = choose_profile(before)
         feats = build_features(grid, edges(segments) if saved.with_edges else None)
-        feats = add_profile_features(feats, before, kind)
+        feats = add_profile_features(feats, before, PROFILE)
         frames.append(("learned", predict(saved.trained, feats, issues)))
     if before.height:
-        frames.append(("historical_average", historical_average(before, issues)))
+        frames.append(("historical_average", historical_average(before, issues, kind=PROFILE)))
     frames.append(("last_value", last_value(issues)))
     out = _combine(issues, frames)
     session.execute(
@@ -175,7 +205,7 @@ def issue(session: Session, *, net: RoadNetwork, segments: pl.DataFrame, bins: l
         "model",
     ).to_dicts()
     for i in range(0, len(rows), _CHUNK):
-        session.execute(insert(TrafficForecast), rows[i : i + _CHUNK])
+        session.execute(insert(_TABLE), rows[i : i + _CHUNK])  # Core: one executemany, not the ORM's groups
     return len(rows)
 
 
@@ -203,8 +233,7 @@ def train(
     if not isinstance(span, timedelta) or span < MODEL_MIN_HISTORY:
         raise Invalid(MSG_TOO_LITTLE)
     grid = prepare(hist).grid
-    kind = choose_profile(hist)
-    feats = add_profile_features(build_features(grid, edges(segments)), grid, kind)
+    feats = add_profile_features(build_features(grid, edges(segments)), grid, PROFILE)
     table = training_table(feats, grid, HORIZONS_MIN)
     trained = fit(table, HORIZONS_MIN, params or ModelParams(max_iter=150, threads=1, max_train_rows=200_000))
     saved = SavedModel(net.code, utcnow(), trained, with_edges=True, rows=table.height)

