@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +41,19 @@ def test_traffic_observed_stored_once(session: Session, grid: Any) -> None:
     assert (row.detector_id, row.segment_id, row.lane, row.interval_s, row.count) == ("LOOP-1", "n0_0-n0_1", 2, 300, 25)
     assert (row.occupancy, row.speed_kmh) == (0.2, 33.0)
     assert row.ts == datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+def test_segment_from_urn_or_position(session: Session, grid: pl.DataFrame) -> None:
+    tasks.on_traffic_observed(session, _event(ref_road_segment="urn:ngsi-ld:RoadSegment:n0_1-n0_2"))
+    row = grid.filter(pl.col("segment_id") == "n1_1-n1_2").row(0, named=True)
+    lon, lat = sum(row["lons"]) / 2, sum(row["lats"]) / 2
+    tasks.on_traffic_observed(session, _event(device_code="LOOP-2", ref_road_segment=None, lon=lon, lat=lat))
+    tasks.on_traffic_observed(session, _event(device_code="LOOP-3", ref_road_segment=None, lon=10.0, lat=50.0))
+    segs = {r.detector_id: r.segment_id for r in session.scalars(select(TrafficObservation))}
+    assert segs["LOOP-1"] == "n0_1-n0_2"
+    assert segs["LOOP-2"] in {"n1_1-n1_2", "n1_2-n1_1"}
+    assert "LOOP-3" not in segs
+    assert session.scalars(select(TrafficQuarantine.reason)).all() == ["missing_field"]
 
 
 @pytest.mark.parametrize(

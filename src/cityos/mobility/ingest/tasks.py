@@ -18,15 +18,32 @@ from cityos.core.bus import Bus
 from cityos.core.db import utcnow
 from cityos.core.settings import get_settings
 from cityos.hub.events import TrafficObserved
+from cityos.mobility.network.service import active_network
 
-from . import archive, service
+from . import archive, matcher, service
 from .records import parse_time
 
 log = structlog.get_logger(__name__)
 _archived: date | None = None  # the last day this process found archived (the cheap check)
 
 
-def loop_record(evt: TrafficObserved) -> dict[str, Any]:
+SEGMENT_URN = "urn:ngsi-ld:RoadSegment:"
+
+
+def segment_ref(session: Session, evt: TrafficObserved) -> str | None:
+    """The segment id: ``refRoadSegment`` (a bare id or a RoadSegment URN), else the segment of
+    the active network nearest to the detector's position."""
+    ref = (evt.ref_road_segment or "").strip()
+    if ref:
+        return ref.removeprefix(SEGMENT_URN)
+    if evt.lon is None or evt.lat is None:
+        return None
+    net = active_network(session)
+    network = matcher.view(session, net) if net is not None else None
+    return matcher.nearest_segment(network, evt.lon, evt.lat) if network is not None else None
+
+
+def loop_record(evt: TrafficObserved, segment_id: str | None) -> dict[str, Any]:
     """The event as a loop record; the interval is the span of dateObservedFrom/To."""
     interval: Any = evt.date_observed_to
     try:
@@ -36,7 +53,7 @@ def loop_record(evt: TrafficObserved) -> dict[str, Any]:
         pass
     return {
         "detector_id": evt.device_code or evt.entity_id,
-        "segment_id": evt.ref_road_segment,
+        "segment_id": segment_id,
         "lane": evt.lane_id,
         "ts": evt.date_observed_from,
         "interval_s": interval,
@@ -50,7 +67,8 @@ def on_traffic_observed(session: Session, evt: TrafficObserved) -> None:
     """Stores the detector interval (idempotent: its natural key is stored once); never raises."""
     try:
         with session.begin_nested():
-            service.ingest(session, SYSTEM, source="loop", records=[loop_record(evt)], batch_ref=evt.entity_id[:64])
+            record = loop_record(evt, segment_ref(session, evt))
+            service.ingest(session, SYSTEM, source="loop", records=[record], batch_ref=evt.entity_id[:64])
     except Exception as exc:  # noqa: BLE001 - a handler that raises is retried forever
         log.warning("mobility.ingest.traffic_observed_failed", error=type(exc).__name__)
 
