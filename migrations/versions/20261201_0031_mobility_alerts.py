@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("baseline_kmh", sa.Float(), nullable=True),
         sa.Column("lon", sa.Float(), nullable=False),
         sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("region_path", cityos.core.db.PathType, nullable=False),
         sa.Column("started_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", cityos.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("cleared_at", cityos.core.db.UTCDateTime(timezone=True), nullable=True),
@@ -82,6 +83,7 @@ def upgrade() -> None:
     with op.batch_alter_table("traffic_alert", schema=None) as batch_op:
         batch_op.create_index("ix_traffic_alert_rule_target", ["rule_id", "target_id"], unique=False)
         batch_op.create_index("ix_traffic_alert_status_started", ["status", "started_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_traffic_alert_region_path"), ["region_path"], unique=False)
     op.create_table(
         "guidance_message",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -120,6 +122,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_guidance_message_expires")
     op.drop_table("guidance_message")
     with op.batch_alter_table("traffic_alert", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_traffic_alert_region_path"))
         batch_op.drop_index("ix_traffic_alert_status_started")
         batch_op.drop_index("ix_traffic_alert_rule_target")
     op.drop_table("traffic_alert")

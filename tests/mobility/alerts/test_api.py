@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from cityos.mobility.alerts import evaluate
 from cityos.mobility.alerts.models import TrafficAlert, TrafficAlertRule
-from tests.factories import bearer
+from tests.factories import bearer, make_account
 from tests.mobility.alerts.fixtures import EXPRESSWAY, NETWORK, AlertWorld, at, put_state
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -80,6 +80,11 @@ def test_alerts_acknowledge_and_close(client: TestClient, session: Session, aw: 
     assert listed.status_code == 200
     assert [a["alert_id"] for a in listed.json()["items"]] == [alert.alert_id]
     assert client.get("/api/v1/mobility/alerts?status=nonsense", headers=op).status_code == 422
+    far = make_account(session, roles=["traffic_operator"], scope=aw.w.district_b, username="far-op")
+    session.commit()
+    assert client.get("/api/v1/mobility/alerts", headers=bearer(far.id)).json()["total"] == 0  # another district's
+    assert client.post(f"/api/v1/mobility/alerts/{alert.alert_id}/close", headers=bearer(far.id)).status_code == 404
+    assert alert.region_path.startswith(aw.w.district_a.path)
     path = f"/api/v1/mobility/alerts/{alert.alert_id}"
     assert client.post(path + "/acknowledge", headers=reader).status_code == 403
     acked = client.post(path + "/acknowledge", headers=op)

@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 
 from cityos.core.db import utcnow
 from cityos.mobility.alerts import evaluate, reactions, service
-from cityos.mobility.alerts.models import AlertCursor, TrafficAlert
-from cityos.mobility.monitor.models import SegmentState
+from cityos.mobility.alerts.models import TrafficAlert
 from cityos.places.models import Region
 
 log = structlog.get_logger(__name__)
@@ -33,23 +32,8 @@ MAX_CASES = 30  # the newest alerts get their case; a day of peaks should not fl
 def seed(session: Session, *, city: Region, rng: random.Random) -> None:
     """Evaluates the rules over the stored bins of the past day and opens the alerts' cases."""
     service.install_rules(session)
-    since = utcnow() - HISTORY
-    networks = sorted(
-        set(session.scalars(select(SegmentState.network_code).where(SegmentState.bin_start >= since).distinct()))
-    )
     raised: list[str] = []
-    for code in networks:
-        cursor = session.get(AlertCursor, code)
-        start = max(since, cursor.last_bin_start) if cursor is not None else since
-        bins = sorted(
-            set(
-                session.scalars(
-                    select(SegmentState.bin_start)
-                    .where(SegmentState.network_code == code, SegmentState.bin_start > start)
-                    .distinct()
-                )
-            )
-        )
+    for code, bins in evaluate.pending_bins(session, since=utcnow() - HISTORY).items():
         for bin_start in bins:
             raised += evaluate.evaluate(session, network_code=code, bin_start=bin_start, publish=False).raised
     if not raised:

@@ -32,6 +32,7 @@ from cityos.mobility.alerts.models import OPEN_STATUSES, AlertCursor, TrafficAle
 from cityos.mobility.events import TrafficAlertCleared, TrafficAlertRaised
 from cityos.mobility.monitor.models import SegmentState, TrafficCorridor, VitalSign
 from cityos.mobility.network.models import RoadNetwork, RoadSegment
+from cityos.places.index import locate
 
 BIN = timedelta(minutes=5)
 WEEK = timedelta(days=7)
@@ -115,8 +116,6 @@ def places(session: Session, network_code: str) -> dict[str, str]:
     if key is None:
         return {}
     if key not in _places:
-        from cityos.places.index import locate
-
         out: dict[str, str] = {}
         for seg_id, meta in segments(session, network_code).items():
             region = locate(session, meta.lon, meta.lat)
@@ -223,6 +222,7 @@ def _raise(
     publish: bool,
 ) -> TrafficAlert:
     severity = now.severity if now.severity is not None else 4
+    region = locate(session, target.lon, target.lat)
     alert = TrafficAlert(
         alert_id=uuid.uuid4().hex,
         rule_id=rule.id,
@@ -239,6 +239,7 @@ def _raise(
         baseline_kmh=baseline,
         lon=target.lon,
         lat=target.lat,
+        region_path=region.path if region is not None else "/",
         started_at=t - (rule.duration_min // 5 - 1) * BIN,
         last_seen_at=t + BIN,
         status="open",
@@ -415,3 +416,20 @@ def _evaluate_rules(
                 continue  # cleared (or closed) within the window: the congestion must last again
             new = _raise(session, rule, network_code, target, t, now, baseline_now, publish=publish)
             report.raised.append(new.alert_id)
+
+
+def pending_bins(session: Session, *, since: datetime) -> dict[str, list[datetime]]:
+    """Per network, the stored bins after ``since`` that the rules have not been evaluated for
+    (after the cursor), in order: what a catch-up (the demo's day, a lost event) evaluates."""
+    codes = set(session.scalars(select(SegmentState.network_code).where(SegmentState.bin_start > since).distinct()))
+    out: dict[str, list[datetime]] = {}
+    for code in sorted(codes):
+        cursor = session.get(AlertCursor, code)
+        start = max(since, cursor.last_bin_start) if cursor is not None else since
+        bins = session.scalars(
+            select(SegmentState.bin_start)
+            .where(SegmentState.network_code == code, SegmentState.bin_start > start)
+            .distinct()
+        )
+        out[code] = sorted(set(bins))
+    return out

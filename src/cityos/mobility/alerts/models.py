@@ -73,6 +73,7 @@ class TrafficAlert(Base):
     baseline_kmh: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
+    region_path: Mapped[str] = mapped_column(PathType, index=True, default="/")  # where it is ("/": no region)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the end of the last bin it held in
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -62,6 +62,7 @@ class RuleRead(BaseModel):
 class AlertRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    id: int
     alert_id: str
     rule_id: int | None
     rule_kind: str

@@ -303,9 +303,10 @@ def list_alerts(
     offset: int = 0,
     limit: int = 100,
 ) -> tuple[list[TrafficAlert], int]:
-    """Alerts newest first; ``status`` "active" means open or acknowledged. (rows, total)."""
+    """Alerts in the actor's area, newest first; ``status`` "active" means open or acknowledged.
+    (rows, total)."""
     actor.require(READ)
-    query = select(TrafficAlert)
+    query = select(TrafficAlert).where(actor.scope_clause(TrafficAlert.region_path))
     if status == "active":
         query = query.where(TrafficAlert.status.in_(OPEN_STATUSES))
     elif status:
@@ -326,7 +327,9 @@ def list_alerts(
 
 def get_alert(session: Session, actor: Actor, alert_id: str) -> TrafficAlert:
     actor.require(READ)
-    alert = session.scalar(select(TrafficAlert).where(TrafficAlert.alert_id == alert_id))
+    alert = session.scalar(
+        select(TrafficAlert).where(TrafficAlert.alert_id == alert_id, actor.scope_clause(TrafficAlert.region_path))
+    )
     if alert is None:
         raise NotFound()
     return alert
