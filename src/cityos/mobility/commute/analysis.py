@@ -25,7 +25,7 @@ from cityos.core.i18n import N_
 from cityos.core.settings import get_settings
 from cityos.mobility.commute import config
 from cityos.mobility.commute.models import CommuteTrip
-from cityos.mobility.commute.service import READ, scope_clause
+from cityos.mobility.commute.service import READ, DistrictLocator, scope_clause
 from cityos.places.models import Region
 
 MAX_RANGE = timedelta(days=31)
@@ -184,9 +184,12 @@ def zones(session: Session, level: str, keys: set[str]) -> dict[str, Zone]:
         for r in session.scalars(select(Region).where(Region.id.in_(ids))) if ids else []:
             out[str(r.id)] = Zone(str(r.id), r.name, float(r.lon or 0.0), float(r.lat or 0.0))
         return out
+    # A cell is named by the street (or district) at its centre and a short part of its id.
+    locator = DistrictLocator(session)
     for k in keys:
         lat, lon = h3.cell_to_latlng(k)
-        out[k] = Zone(k, k, lon, lat)
+        area = locator.area_name(lon, lat)
+        out[k] = Zone(k, f"{area} · {k[3:9]}" if area else k, lon, lat)
     return out
 
 

@@ -1,6 +1,7 @@
 """Peak commute corridors (通勤走廊): the top OD flows of a peak with their paths on the map.
 
-The flows are the OD pairs of ``analysis.od_matrix`` between two different zones, largest first.
+The flows are the OD pairs of ``analysis.od_matrix`` between two different zones whose trips'
+origin and destination centroids lie at least ``MIN_SPAN_M`` apart, largest first.
 A corridor's path is, in order of preference:
 
 1. ``matched``: the dominant path of its trips, the matched segment sequence most trips share
@@ -23,11 +24,13 @@ from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
 from cityos.mobility.commute import analysis, config
+from cityos.mobility.commute.derive import haversine
 from cityos.mobility.commute.paths import RoadGraph
 from cityos.mobility.commute.service import READ
 from cityos.mobility.network import service as network
 
 SNAP_M = 1000.0
+MIN_SPAN_M = 1000.0  # a flow between places closer than this is local traffic, not a corridor
 MAX_TOP = 50
 LEVELS = (*config.LEVELS, "auto")
 
@@ -95,6 +98,7 @@ def corridors(
             d_lat=pl.col("dest_lat").mean(),
             paths=pl.col("segment_ids"),
         )
+        .filter(haversine(pl.col("o_lon"), pl.col("o_lat"), pl.col("d_lon"), pl.col("d_lat")) >= MIN_SPAN_M)
         .sort(["trips", "o", "d"], descending=[True, False, False])
         .head(top)
     )

@@ -59,6 +59,7 @@ class DistrictLocator:
         # The identity map holds regions weakly: keeping them here lets ``locate``'s
         # ``session.get`` answer from memory instead of a query per point.
         self._held: dict[int, Region] = {}
+        self._name_of: dict[int, str] = {}
 
     def district(self, lon: float, lat: float) -> Region | None:
         try:
@@ -71,10 +72,25 @@ class DistrictLocator:
         return self._district_of[region.id]
 
     def _find(self, region: Region) -> Region | None:
-        if region.level == RegionLevel.DISTRICT:
+        return self._ancestor(region, RegionLevel.DISTRICT)
+
+    def _ancestor(self, region: Region, level: RegionLevel) -> Region | None:
+        if region.level == level:
             return region
         ids = [int(p) for p in region.path.strip("/").split("/") if p]
-        return self.session.scalar(select(Region).where(Region.id.in_(ids), Region.level == RegionLevel.DISTRICT))
+        return self.session.scalar(select(Region).where(Region.id.in_(ids), Region.level == level))
+
+    def area_name(self, lon: float, lat: float) -> str | None:
+        """The name of the street (else the district) holding a point, to name an H3 cell by."""
+        try:
+            region = places.locate(self.session, SYSTEM, lon=lon, lat=lat)
+        except NotFound:
+            return None
+        self._held[region.id] = region
+        if region.id not in self._name_of:
+            area = self._ancestor(region, RegionLevel.STREET) or self._find(region)
+            self._name_of[region.id] = area.name if area is not None else region.name
+        return self._name_of[region.id]
 
 
 def _existing_keys(session: Session, keys: list[str]) -> set[str]:

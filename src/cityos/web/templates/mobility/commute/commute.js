@@ -1,6 +1,7 @@
 // The commute page: corridor lines (width by flow) on a blank MapLibre map, the AM/PM toggle,
 // the OD heat map and the district bar chart (ECharts). Data from #cm-data; no network access.
-// Sets data-corridors (lines drawn) and data-ready on the map element for tests.
+// The area's outline comes from the places map (cityosPlacesMap) when the page names one.
+// Sets data-corridors (corridors of the shown peak) and data-drawn (lines on the map) for tests.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("cm-data").textContent);
@@ -63,9 +64,9 @@
     heat.setOption({
       tooltip: { formatter: function (x) { var v = x.data; return h.zones[v[1]] + " → " + h.zones[v[0]] + "<br>" +
         L.trips + ": " + v[2] + "<br>" + L.minutes + ": " + v[3] + "<br>" + L.km + ": " + v[4]; } },
-      grid: { left: 90, right: 20, top: 10, bottom: 90 },
-      xAxis: { type: "category", data: h.zones, name: L.dest, nameLocation: "middle", nameGap: 70, axisLabel: { rotate: 45 } },
-      yAxis: { type: "category", data: h.zones, name: L.origin },
+      grid: { left: 150, right: 20, top: 10, bottom: 150 },
+      xAxis: { type: "category", data: h.zones, name: L.dest, nameLocation: "middle", nameGap: 70, axisLabel: { rotate: 45, width: 130, overflow: "truncate" } },
+      yAxis: { type: "category", data: h.zones, name: L.origin, axisLabel: { width: 140, overflow: "truncate" } },
       visualMap: { min: 0, max: Math.max(1, h.max), calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 80 },
       series: [{ type: "heatmap", data: h.cells }]
     }, true);
@@ -75,17 +76,18 @@
     var box = document.getElementById("cm-dist");
     if (!window.echarts || !box) return;
     var d = data.districts, ref = data.reference;
+    var top = function (key, r) { return Math.ceil(Math.max.apply(null, [r].concat(d.map(function (x) { return x[key]; }))) * 1.15); };
     echarts.init(box).setOption({
       tooltip: { trigger: "axis" },
       legend: { data: [L.minutes, L.km], top: 0 },
       grid: { left: 50, right: 50, top: 40, bottom: 60 },
       xAxis: { type: "category", data: d.map(function (x) { return x.name; }), axisLabel: { rotate: 30 } },
-      yAxis: [{ type: "value", name: "min" }, { type: "value", name: "km" }],
+      yAxis: [{ type: "value", name: "min", max: top("mean_minutes", ref.minutes) }, { type: "value", name: "km", max: top("mean_km", ref.km) }],
       series: [
         { name: L.minutes, type: "bar", data: d.map(function (x) { return x.mean_minutes; }),
-          markLine: { symbol: "none", data: [{ yAxis: ref.minutes, name: ref.label }], label: { formatter: ref.label + " {c} min" } } },
+          markLine: { symbol: "none", data: [{ yAxis: ref.minutes, name: ref.label }], label: { position: "insideStartTop", formatter: ref.label + " {c} min" } } },
         { name: L.km, type: "bar", yAxisIndex: 1, data: d.map(function (x) { return x.mean_km; }),
-          markLine: { symbol: "none", data: [{ yAxis: ref.km, name: ref.label }], label: { formatter: ref.label + " {c} km" } } }
+          markLine: { symbol: "none", data: [{ yAxis: ref.km, name: ref.label }], label: { position: "insideEndTop", formatter: ref.label + " {c} km" } } }
       ]
     });
   }
@@ -103,11 +105,30 @@
   });
   if (window.maplibregl) {
     try {
-      map = new maplibregl.Map({ container: el, attributionControl: false, center: [104.07, 30.66], zoom: 9,
-        style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#eef2f6" } }] } });
-      map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
-      map.on("load", function () { drawMap(peak); el.dataset.ready = "1"; });
-    } catch (e) { el.dataset.ready = "error"; map = null; }
+      if (el.dataset.geojson && window.cityosPlacesMap) {
+        map = window.cityosPlacesMap(el);
+      } else {
+        map = new maplibregl.Map({ container: el, attributionControl: false, center: [104.07, 30.66], zoom: 9,
+          style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#eef2f6" } }] } });
+        map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+        var ready = false, waiting = [];
+        map.once("load", function () { ready = true; waiting.splice(0).forEach(function (fn) { fn(); }); });
+        map.whenReady = function (fn) { if (ready) fn(); else waiting.push(fn); };
+      }
+      map.whenReady(function () { drawMap(peak); el.dataset.drawn = "1"; });
+      // The outline fits the map to the area when it arrives; the corridors are what to see.
+      var tries = 0;
+      var timer = setInterval(function () {
+        tries += 1;
+        if (el.dataset.ready || tries > 50 || !el.dataset.geojson) {
+          clearInterval(timer);
+          map.whenReady(function () {
+            if (map.getLayer("corridors")) map.moveLayer("corridors");  // above the area's fills
+            fit(fc(peak).features);
+          });
+        }
+      }, 100);
+    } catch (e) { el.dataset.drawn = "error"; map = null; }
   }
   rows(peak); drawHeat(peak); drawDistricts();
   el.dataset.corridors = String(fc(peak).features.length);
