@@ -96,3 +96,29 @@ def test_periodic_archives_yesterday_once(session: Session, tmp_path: Path, monk
     assert tasks.run_archive(session, now=now) == []  # the cheap check
     monkeypatch.setattr(tasks, "_archived", None)
     assert tasks.run_archive(session, now=now) == []  # manifests found: nothing rewritten
+
+
+def test_periodic_catches_up_and_purges_old_days(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = get_settings().model_copy(update={"archive_dir": tmp_path})
+    monkeypatch.setattr(tasks, "get_settings", lambda: settings)
+    monkeypatch.setattr(tasks, "_archived", None)
+    old = {"date_observed_from": "2026-10-20T10:00:00+08:00", "date_observed_to": "2026-10-20T10:05:00+08:00"}
+    tasks.on_traffic_observed(session, _event(**old))
+    tasks.on_traffic_observed(session, _event(lane_id=3, **old))
+    tasks.on_traffic_observed(session, _event())  # 30 November: kept
+    done = tasks.run_archive(session, now=datetime(2026, 12, 1, 4, 0, tzinfo=UTC))
+    assert ("traffic_observation", date(2026, 10, 20), 2) in [(d.table, d.day, d.purged) for d in done]
+    assert (tmp_path / "mobility/traffic_observation/day=2026-10-20/part.parquet").exists()
+    assert [r.ts.date() for r in session.scalars(select(TrafficObservation))] == [date(2026, 11, 30)]
+
+
+def test_days_with_rows_skips_gaps(session: Session, grid: Any) -> None:
+    for day in ("2026-01-05", "2026-06-01", "2026-06-02"):
+        tasks.on_traffic_observed(
+            session, _event(date_observed_from=f"{day}T23:30:00+08:00", date_observed_to=f"{day}T23:35:00+08:00")
+        )
+    before = datetime(2026, 6, 3, 0, 0, tzinfo=UTC)
+    days = list(archive.days_with_rows(session, "traffic_observation", before=before, zone="Asia/Shanghai"))
+    assert days == [date(2026, 1, 5), date(2026, 6, 1), date(2026, 6, 2)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -177,32 +177,64 @@ def is_archived(archive_dir: Path, day: date) -> bool:
     return all(read_manifest(archive_dir, t, day) is not None for t in TABLES)
 
 
+def days_with_rows(session: Session, table: str, *, before: datetime, zone: str) -> Iterator[date]:
+    """The local days that hold rows of ``table`` earlier than ``before`` (one indexed
+    ``min()`` per day found, so a gap of months costs nothing)."""
+    col = _table(table).c[TABLES[table]]
+    after: datetime | None = None
+    while True:
+        q = select(func.min(col)).where(col < before)
+        if after is not None:
+            q = q.where(col >= after)
+        first = session.scalar(q)
+        if first is None:
+            return
+        day = local_day(first, zone)
+        yield day
+        after = bounds(day, zone)[1]
+
+
+def retention_cutoff(today: date, zone: str) -> datetime:
+    """Rows before this instant are past the retention window."""
+    return bounds(today - timedelta(days=RETENTION_DAYS), zone)[0]
+
+
+def catch_up(session: Session, *, archive_dir: Path, today: date, zone: str) -> list[TableDay]:
+    """Archives every day past the retention window that still has rows in the database (rows
+    ingested late, or days the server was down for), so that the purge can remove them."""
+    out = []
+    cutoff = retention_cutoff(today, zone)
+    for table in TABLES:
+        for day in list(days_with_rows(session, table, before=cutoff, zone=zone)):
+            done = archive_table_day(session, archive_dir=archive_dir, table=table, day=day, zone=zone)
+            if done.written:
+                out.append(done)
+    return out
+
+
 def purge(
     session: Session, *, archive_dir: Path, today: date, zone: str, progress: Progress | None = None
 ) -> list[TableDay]:
     """Deletes rows older than ``RETENTION_DAYS`` whose ids are verified in their day's file.
 
-    A day without a file (never archived) keeps its rows: ``cityos mobility archive --day`` first.
+    A day without a file (never archived) keeps its rows, and so do rows that arrived after
+    their day was archived: ``catch_up`` (or ``cityos mobility archive --day``) first.
     """
-    cutoff, _ = bounds(today - timedelta(days=RETENTION_DAYS), zone)
+    cutoff = retention_cutoff(today, zone)
     out: list[TableDay] = []
     for table in TABLES:
         t = _table(table)
         col = t.c[TABLES[table]]
-        oldest = session.scalar(select(func.min(col)).where(col < cutoff))
-        if oldest is None:
-            continue
-        day = local_day(oldest, zone)
-        while bounds(day, zone)[0] < cutoff:
+        for day in list(days_with_rows(session, table, before=cutoff, zone=zone)):
             start, end = bounds(day, zone)
             have = _file_ids(day_dir(archive_dir, table, day) / PART)
-            if have and read_manifest(archive_dir, table, day) is not None:
-                ids = [i for i in session.scalars(select(t.c.id).where(col >= start, col < end)) if i in have]
-                for i in range(0, len(ids), _CHUNK):
-                    session.execute(delete(t).where(t.c.id.in_(ids[i : i + _CHUNK])))
-                if ids:
-                    out.append(TableDay(table, day, len(have), written=False, purged=len(ids)))
-            day += timedelta(days=1)
+            if not have or read_manifest(archive_dir, table, day) is None:
+                continue
+            ids = [i for i in session.scalars(select(t.c.id).where(col >= start, col < end)) if i in have]
+            for i in range(0, len(ids), _CHUNK):
+                session.execute(delete(t).where(t.c.id.in_(ids[i : i + _CHUNK])))
+            if ids:
+                out.append(TableDay(table, day, len(have), written=False, purged=len(ids)))
         if progress:
             progress(table)
     stat_cutoff = utcnow() - timedelta(days=STAT_RETENTION_DAYS)

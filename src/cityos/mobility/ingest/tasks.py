@@ -83,8 +83,9 @@ def install(session: Session) -> None:
 
 
 def run_archive(session: Session, *, now: datetime | None = None) -> list[archive.TableDay]:
-    """Archives yesterday (local) when not done yet, then applies the retention; cheap otherwise
-    (a variable, or five manifest files, checked)."""
+    """Archives yesterday (local) when not done yet, and any older day past the retention that
+    still has rows, then purges the verified rows; cheap otherwise (a variable, or five manifest
+    files, checked)."""
     global _archived
     settings = get_settings()
     zone = settings.timezone
@@ -97,6 +98,7 @@ def run_archive(session: Session, *, now: datetime | None = None) -> list[archiv
         with session.begin_nested():
             if not archive.is_archived(settings.archive_dir, yesterday):
                 done = archive.archive_day(session, archive_dir=settings.archive_dir, day=yesterday, zone=zone)
+            done.extend(archive.catch_up(session, archive_dir=settings.archive_dir, today=today, zone=zone))
             done.extend(archive.purge(session, archive_dir=settings.archive_dir, today=today, zone=zone))
     except (archive.ArchiveError, OSError) as exc:
         log.warning("mobility.ingest.archive_failed", error=str(exc))
