@@ -160,3 +160,16 @@ def test_turning_a_rule_off_clears_its_alerts(session: Session, aw: AlertWorld) 
     service.update_rule(session, aw.operator, rule_id=rule.id, active=False)
     assert alert.status == "cleared"
     assert alert.closed_by
+
+
+def test_deleting_a_rule_keeps_its_alerts_cleared(session: Session, aw: AlertWorld) -> None:
+    for k in (0, 1):
+        put_state(session, EXPRESSWAY, k, state=5)
+        _run(session, k)
+    (alert,) = _alerts(session)
+    rule = session.scalars(select(TrafficAlertRule).where(TrafficAlertRule.code == "segment-band")).one()
+    service.delete_rule(session, aw.operator, rule_id=rule.id)
+    session.expire_all()
+    (kept,) = _alerts(session)
+    assert (kept.alert_id, kept.status, kept.rule_id) == (alert.alert_id, "cleared", None)
+    assert service.install_rules(session) == 1  # the shipped rule comes back on the next upgrade

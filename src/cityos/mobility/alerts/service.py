@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor
@@ -286,6 +286,13 @@ def delete_rule(session: Session, actor: Actor, *, rule_id: int) -> None:
         select(TrafficAlert).where(TrafficAlert.rule_id == rule.id, TrafficAlert.status.in_(OPEN_STATUSES))
     ):
         evaluate.clear(session, alert, at=utcnow(), by=actor.label)
+    # The alerts stay, without their rule (SQLite may not enforce the foreign key's SET NULL).
+    session.execute(
+        update(TrafficAlert)
+        .where(TrafficAlert.rule_id == rule.id)
+        .values(rule_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
     session.delete(rule)
     session.flush()
 
