@@ -104,5 +104,5 @@ def nearest_segment(network: NetworkView, lon: float, lat: float) -> str | None:
     """The segment nearest to a fixed point (a detector without a segment reference) within the
     matcher's radius; of two opposite directions the one listed first wins."""
     x, y = network.index.projection.forward(np.array([lon], dtype=np.float64), np.array([lat], dtype=np.float64))
-    _pt, seg, _off, _dist, _bear = network.index.candidates(x, y, MATCH_CONFIG.radius_m, 1)
+    seg = network.index.candidates(x, y, MATCH_CONFIG.radius_m, 1)[1]  # (point, segment, …) nearest first
     return str(network.index.segment_ids[int(seg[0])]) if len(seg) else None
