@@ -60,6 +60,10 @@ def test_the_h3_matrix_and_a_range(session: Session, cw: CommuteWorld) -> None:
     assert m.trips == 5 + 1  # the next day's trip too, and the one leaving the city
     assert all(len(p.origin) == 15 for p in m.pairs)
     assert m.zones[m.pairs[0].origin].lat == pytest.approx(30.05, abs=0.01)
+    top = m.pairs[0]
+    # Cells are named by the street at their centre, else the district, and a part of their id.
+    assert m.zones[top.origin].name == f"一街道 · {top.origin[4:10]}"
+    assert m.zones[top.dest].name == f"乙区 · {top.dest[4:10]}"
 
 
 def test_configurable_peaks(session: Session, cw: CommuteWorld) -> None:

@@ -189,7 +189,7 @@ def zones(session: Session, level: str, keys: set[str]) -> dict[str, Zone]:
     for k in keys:
         lat, lon = h3.cell_to_latlng(k)
         area = locator.area_name(lon, lat)
-        out[k] = Zone(k, f"{area} · {k[3:9]}" if area else k, lon, lat)
+        out[k] = Zone(k, f"{area} · {k[4:10]}" if area else k, lon, lat)
     return out
 
 
