@@ -26,6 +26,7 @@ RIDEHAIL_PER_DAY = 260
 SPEED_M_PER_S = 8.0  # about 30 km/h in town
 START_H, END_H = 6, 24
 RANK_SIZE = 10
+PATIENCE_S = 20 * 60
 
 
 def _supply(hour: float) -> float:
@@ -35,7 +36,7 @@ def _supply(hour: float) -> float:
         return 0.3
     if 20.5 <= hour < 23.0:
         return 0.1
-    return 0.6
+    return 0.9
 
 
 VIDEO_SCHEMA: dict[str, pl.DataType] = {
@@ -76,8 +77,10 @@ def _weights() -> list[float]:
 
 
 class _Fleet:
-    def __init__(self, hub_lon: float, hub_lat: float, rng: random.Random, fix_s: int, tz: ZoneInfo, day: date) -> None:
-        self.lon, self.lat, self.rng, self.fix_s = hub_lon, hub_lat, rng, fix_s
+    def __init__(
+        self, hub_lon: float, hub_lat: float, rng: random.Random, fix_s: int, tz: ZoneInfo, day: date, spread_m: float
+    ) -> None:
+        self.lon, self.lat, self.rng, self.fix_s, self.spread_m = hub_lon, hub_lat, rng, fix_s, spread_m
         self.midnight = datetime.combine(day, datetime.min.time(), tzinfo=tz)
         self.kx = M_PER_DEG_LAT * math.cos(math.radians(hub_lat))
         self.rows: dict[str, list[object]] = {c: [] for c in PROBE_SCHEMA}
@@ -97,7 +100,8 @@ class _Fleet:
         self.rows["speed_kmh"].append(round(speed * 3.6, 1))
         self.rows["occupied"].append(occupied)
 
-    def at_hub(self, spread_m: float = 60.0) -> tuple[float, float]:
+    def at_hub(self, share: float = 1.0) -> tuple[float, float]:
+        spread_m = self.spread_m * share
         return (
             self.lon + self.rng.uniform(-spread_m, spread_m) / self.kx,
             self.lat + self.rng.uniform(-spread_m, spread_m) / M_PER_DEG_LAT,
@@ -136,8 +140,10 @@ def simulate_day(
     scale: float = 1.0,
     fix_s: int = 60,
     until: datetime | None = None,
+    spread_m: float = 60.0,
 ) -> HubDay:
-    """One day (06:00–24:00 local) at the hub; ``until`` drops what would lie after it."""
+    """One day (06:00–24:00 local) at the hub; ``until`` drops what would lie after it. Vehicles
+    at the hub stand within ``spread_m`` of its point (east and north)."""
     if not ends:
         raise ValueError("a hub's day needs places its passengers come from and go to")
     tz = ZoneInfo(timezone)
@@ -161,7 +167,7 @@ def simulate_day(
                 w = sum(weights[max(0, m - shift) : max(0, m - shift) + 5])
                 count(f"{hub_code}-{mode}", m, mode, direction, _poisson(rng, per_day * scale * w / whole))
 
-    fleet = _Fleet(lon, lat, rng, fix_s, tz, day)
+    fleet = _Fleet(lon, lat, rng, fix_s, tz, day, spread_m)
     queue: list[float] = []  # passengers waiting (their arrival times)
     rank: list[str] = []  # empty taxis waiting, first in first out
     for m, w in enumerate(weights):
@@ -181,6 +187,8 @@ def simulate_day(
             if len(rank) < RANK_SIZE:  # a full rank sends the taxi away
                 rank.append(fleet.new_id("taxi"))
         queue.extend(t + rng.uniform(0, 60) for _ in range(_poisson(rng, TAXI_PER_DAY * scale * w / whole)))
+        while queue and queue[0] < t - PATIENCE_S:  # tired of waiting: gone to the metro or a bus
+            queue.pop(0)
         while queue and rank:  # pick-ups: one passenger party per taxi
             queue.pop(0)
             vid = rank.pop(0)
@@ -190,7 +198,7 @@ def simulate_day(
             there = fleet.drive("taxi", vid, t + 35, (x, y), end_at, True)
             fleet.fix("taxi", vid, there + 30, *end_at, 0.0, False)  # the passenger gets out
         for vid in rank:  # the rank's empty taxis
-            x, y = fleet.at_hub(40.0)
+            x, y = fleet.at_hub(0.7)
             fleet.fix("taxi", vid, t + rng.uniform(0, 50), x, y, 0.0, False)
         if m % 5 == 0:
             count(f"{hub_code}-taxi-queue", m, "taxi", "queue", len(queue))

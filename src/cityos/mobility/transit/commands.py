@@ -29,7 +29,7 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
     def import_feed(
         path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A GTFS zip"),
         code: str = typer.Option(..., help="Feed code; importing the same code again replaces it"),
-        name: str | None = typer.Option(None, help="Display name (default: the code)"),
+        name: str | None = typer.Option(None, help="Display name (default: the stored one, or the code)"),
     ) -> None:
         """Import (or replace) a GTFS static feed."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -46,7 +46,7 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
                 def report(step: str, done: int, total: int) -> None:
                     bar.update(task, description=step, completed=done, total=total or None)
 
-                feed = service.import_gtfs(session, SYSTEM, path=path, code=code, name=name or code, progress=report)
+                feed = service.import_gtfs(session, SYSTEM, path=path, code=code, name=name, progress=report)
                 summary = (feed.code, feed.routes, feed.stops, feed.trips, feed.stop_times, list(feed.warnings))
         except DomainError as exc:
             _fail(exc)

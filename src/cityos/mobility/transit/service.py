@@ -58,17 +58,20 @@ def import_gtfs(
     *,
     path: Path | str,
     code: str,
-    name: str,
+    name: str | None = None,
     source_ref: str | None = None,
     progress: Progress = _no_progress,
 ) -> TransitFeed:
-    """Reads and checks the feed, then stores it under ``code``, replacing that code's rows."""
+    """Reads and checks the feed, then stores it under ``code``, replacing that code's rows
+    (``name`` None: the stored feed's name, or the code for a new one)."""
     actor.require(MANAGE)
+    feed = session.scalar(select(TransitFeed).where(TransitFeed.code == code)) if isinstance(code, str) else None
+    if name is None:
+        name = feed.name if feed is not None else code
     _check_names(code, name)
     progress("read", 0, 1)
     tables = read_feed(path)
     progress("read", 1, 1)
-    feed = session.scalar(select(TransitFeed).where(TransitFeed.code == code))
     if feed is None:
         feed = TransitFeed(code=code, name=name.strip(), timezone="")
         session.add(feed)

@@ -305,6 +305,11 @@ def bus_positions(
     rows: dict[str, list[object]] = {c: [] for c in PROBE_SCHEMA}
     truth: dict[str, list[object]] = {"trip_id": [], "stop_id": [], "stop_sequence": [], "arrived_at": []}
     for t in trips:
+        if window is not None and (
+            midnight + timedelta(seconds=t.times[-1] + 900) < window[0]
+            or midnight + timedelta(seconds=t.times[0] - 300) >= window[1]
+        ):
+            continue  # a trip wholly outside the window
         route = by_id[t.route_id]
         stops = route.stops[t.direction]
         lons, lats = route.path(t.direction)
