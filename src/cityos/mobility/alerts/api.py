@@ -65,21 +65,21 @@ def create_rule(body: RuleCreate, session: DbSession, actor: CurrentActor) -> Ru
     return rule_read(service.create_rule(session, actor, **body.model_dump()))
 
 
-@router.get("/alert-rules/{rule_id}", response_model=RuleRead)
-def get_rule(rule_id: int, session: DbSession, actor: CurrentActor) -> RuleRead:
+@router.get("/alert-rules/{alert_rule_id}", response_model=RuleRead)
+def get_rule(alert_rule_id: int, session: DbSession, actor: CurrentActor) -> RuleRead:
     _manage(actor)
-    return rule_read(service.get_rule(session, actor, rule_id))
+    return rule_read(service.get_rule(session, actor, alert_rule_id))
 
 
-@router.patch("/alert-rules/{rule_id}", response_model=RuleRead)
-def update_rule(rule_id: int, body: RuleUpdate, session: DbSession, actor: CurrentActor) -> RuleRead:
+@router.patch("/alert-rules/{alert_rule_id}", response_model=RuleRead)
+def update_rule(alert_rule_id: int, body: RuleUpdate, session: DbSession, actor: CurrentActor) -> RuleRead:
     changes = {k: v for k, v in body.model_dump().items() if k in body.model_fields_set}
-    return rule_read(service.update_rule(session, actor, rule_id=rule_id, **changes))
+    return rule_read(service.update_rule(session, actor, rule_id=alert_rule_id, **changes))
 
 
-@router.delete("/alert-rules/{rule_id}", status_code=204)
-def delete_rule(rule_id: int, session: DbSession, actor: CurrentActor) -> Response:
-    service.delete_rule(session, actor, rule_id=rule_id)
+@router.delete("/alert-rules/{alert_rule_id}", status_code=204)
+def delete_rule(alert_rule_id: int, session: DbSession, actor: CurrentActor) -> Response:
+    service.delete_rule(session, actor, rule_id=alert_rule_id)
     return Response(status_code=204)
 
 
@@ -96,19 +96,19 @@ def list_alerts(
     return AlertPage(items=[AlertRead.model_validate(a) for a in rows], total=total)
 
 
-@router.get("/alerts/{alert_id}", response_model=AlertRead)
-def get_alert(alert_id: str, session: DbSession, actor: CurrentActor) -> AlertRead:
-    return AlertRead.model_validate(service.get_alert(session, actor, alert_id))
+@router.get("/alerts/{traffic_alert_ref}", response_model=AlertRead)
+def get_alert(traffic_alert_ref: str, session: DbSession, actor: CurrentActor) -> AlertRead:
+    return AlertRead.model_validate(service.get_alert(session, actor, traffic_alert_ref))
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertRead)
-def acknowledge(alert_id: str, session: DbSession, actor: CurrentActor) -> AlertRead:
-    return AlertRead.model_validate(service.acknowledge(session, actor, alert_id=alert_id))
+@router.post("/alerts/{traffic_alert_ref}/acknowledge", response_model=AlertRead)
+def acknowledge(traffic_alert_ref: str, session: DbSession, actor: CurrentActor) -> AlertRead:
+    return AlertRead.model_validate(service.acknowledge(session, actor, alert_id=traffic_alert_ref))
 
 
-@router.post("/alerts/{alert_id}/close", response_model=AlertRead)
-def close(alert_id: str, session: DbSession, actor: CurrentActor) -> AlertRead:
-    return AlertRead.model_validate(service.close(session, actor, alert_id=alert_id))
+@router.post("/alerts/{traffic_alert_ref}/close", response_model=AlertRead)
+def close(traffic_alert_ref: str, session: DbSession, actor: CurrentActor) -> AlertRead:
+    return AlertRead.model_validate(service.close(session, actor, alert_id=traffic_alert_ref))
 
 
 @router.get("/guidance", response_model=GuidanceFeed)
