@@ -74,6 +74,11 @@ def test_bad_queries_are_answered_in_the_callers_language(
     )
     assert rng.status_code == 422
     assert client.get("/api/v1/mobility/commute/od", params={"day": "tuesday"}, headers=h).status_code == 422
+    mode = client.get("/api/v1/mobility/commute/trips", params={"day": DAY, "mode": "rocket"}, headers=h)
+    assert mode.status_code == 422
+    assert mode.json()["error"]["details"][0]["field"] == "mode"
+    top = client.get("/api/v1/mobility/commute/corridors", params={"day": DAY, "top": 0}, headers=h)
+    assert top.status_code == 422
 
 
 def test_permissions(client: TestClient, session: Session, cw: CommuteWorld) -> None:

@@ -80,4 +80,30 @@ def test_the_demo_seed_gives_corridors_quickly(session: Session, cw: CommuteWorl
     names = {(f["properties"]["origin_name"], f["properties"]["dest_name"]) for f in c.collection["features"]}
     assert names == {("甲区", "乙区"), ("乙区", "甲区")}
     assert {f["properties"]["path"] for f in c.collection["features"]} <= {"matched", "shortest", "straight"}
-    demo.seed(session, city=cw.w.city, rng=random.Random(5))  # yesterday: runs without a hitch
+
+
+def test_the_demo_seed_derives_the_last_days_probe_traces(session: Session, cw: CommuteWorld) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from cityos.mobility.ingest.models import ProbePoint
+
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    fixes = [
+        {
+            "kind": "taxi",
+            "vehicle_key": "demo-taxi",
+            "ts": t0 + timedelta(seconds=30 * i),
+            "lon": 104.05 + 0.002 * i,
+            "lat": 30.05,
+            "speed_kmh": 30.0,
+            "occupied": True,
+        }
+        for i in range(30)
+    ]
+    session.execute(insert(ProbePoint), fixes)
+    demo.seed(session, city=cw.w.city, rng=random.Random(5))
+    derived = session.scalars(select(CommuteTrip).where(CommuteTrip.source == "derived")).all()
+    assert [t.mode for t in derived] == ["taxi"]
+    assert session.scalar(select(func.count()).select_from(CommuteTrip)) > 3000  # and yesterday's simulated day

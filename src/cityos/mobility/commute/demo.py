@@ -5,6 +5,7 @@ Central districts (nearest the city's centre) hold more jobs, outer ones more ho
 peak flows inwards and the PM peak back out. A city of a single district (the tiny demo) uses
 its streets as zones instead. Trips near the demo road network (code ``demo``)
 follow it (their path is the matched segments); the others are straight-line × 1.3 estimates.
+The demo's probe traces of the last day, if the network part ingested any, are derived too.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ NETWORK = "demo"
 COMMUTERS = 1500
 MAX_STREETS = 12
 STREET_RADIUS_M = 250.0
+MAX_PROBES = 300_000  # the demo derives trips from at most this many probe fixes (a few seconds)
 
 
 def _places(session: Session, city: Region, level: RegionLevel) -> list[Region]:
@@ -102,6 +104,10 @@ def seed_day(session: Session, *, city: Region, day: date, rng: random.Random, c
 
 
 def seed(session: Session, *, city: Region, rng: random.Random) -> None:
-    """Yesterday (in the city's time) as a full day of commuting."""
-    yesterday = (datetime.now(ZoneInfo(get_settings().timezone)) - timedelta(days=1)).date()
-    seed_day(session, city=city, day=yesterday, rng=rng)
+    """Yesterday (in the city's time) as a full day of commuting, and the trips of the probe
+    traces the network part ingested for the last day (when there are not too many to be quick)."""
+    now = datetime.now(ZoneInfo(get_settings().timezone))
+    seed_day(session, city=city, day=(now - timedelta(days=1)).date(), rng=rng)
+    start, end = now - timedelta(days=1), now
+    if 0 < service.count_probe_points(session, start=start, end=end) <= MAX_PROBES:
+        service.derive_trips(session, start=start, end=end)

@@ -15,7 +15,7 @@ from typing import Any
 
 import h3
 import polars as pl
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import ROOT_PATH, SYSTEM, Actor
@@ -34,6 +34,7 @@ _CHUNK = 2000
 Progress = Callable[[int, int], None]
 
 MSG_WINDOW = N_("The end must be after the start.")
+MSG_CHOICE = N_("Must be one of: {expected}.")
 
 
 @dataclass
@@ -164,6 +165,11 @@ def probe_points(session: Session, *, start: datetime, end: datetime) -> pl.Data
     return pl.DataFrame([tuple(r) for r in rows], schema=PROBE_COLUMNS, orient="row")
 
 
+def count_probe_points(session: Session, *, start: datetime, end: datetime) -> int:
+    q = select(func.count()).select_from(ProbePoint).where(ProbePoint.ts >= start, ProbePoint.ts < end)
+    return int(session.scalar(q) or 0)
+
+
 def derive_trips(session: Session, *, start: datetime, end: datetime, progress: Progress | None = None) -> DeriveResult:
     """Trips of the probe traces of [start, end) (see ``derive``), stored with ``source = derived``.
 
@@ -211,8 +217,6 @@ def list_trips(
     offset: int = 0,
     limit: int = 100,
 ) -> tuple[list[CommuteTrip], int]:
-    from sqlalchemy import func
-
     actor.require(READ)
     if end <= start:
         raise Invalid(details=[FieldError("end", MSG_WINDOW)])
@@ -221,6 +225,8 @@ def list_trips(
     if clause is not None:
         q = q.where(clause)
     if mode is not None:
+        if mode not in config.MODES:
+            raise Invalid(details=[FieldError("mode", MSG_CHOICE, {"expected": ", ".join(config.MODES)})])
         q = q.where(CommuteTrip.mode == mode)
     total = int(session.scalar(select(func.count()).select_from(q.subquery())) or 0)
     rows = session.scalars(q.order_by(CommuteTrip.started_at, CommuteTrip.id).offset(offset).limit(limit)).all()
