@@ -48,6 +48,9 @@ def test_the_panel_lists_open_alerts_with_their_case(client: TestClient, session
     assert "12-01 08:00" in panel.text  # started at 00:00 UTC, shown in the city's time
     assert f'href="/cases/{alert.case_id}"' in panel.text
     assert str(alert.case_no) in panel.text
+    swapped = client.get("/tocc/alerts/panel", headers={**ZH, "HX-Request": "true"})  # into the board's section
+    assert 'id="tocc-alerts"' not in swapped.text
+    assert f'data-alert-id="{alert.alert_id}"' in swapped.text
     english = client.get("/tocc/alerts/panel", headers={"Accept-Language": "en"})
     assert "Expressway segment n0_0-n0_1" in english.text
     assert "severe" in english.text

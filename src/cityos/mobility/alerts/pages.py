@@ -69,9 +69,11 @@ def common(**extra: Any) -> dict[str, Any]:
 
 @router.get("/tocc/alerts/panel", response_class=HTMLResponse)
 def panel(request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
-    """The board's alerts panel (htmx fragment): the five latest open alerts."""
+    """The board's alerts panel (htmx fragment): the five latest open alerts. Asked by htmx, it is
+    the content of the board's own ``#tocc-alerts``; asked directly, the whole section."""
     rows, total = service.list_alerts(session, actor, status="active", limit=PANEL_SIZE)
-    return render(request, "mobility/alerts/_panel.html", common(alerts=rows, total=total))
+    inner = request.headers.get("HX-Request") == "true"
+    return render(request, "mobility/alerts/_panel.html", common(alerts=rows, total=total, inner=inner))
 
 
 def _point(a: TrafficAlert) -> dict[str, Any]:
