@@ -196,7 +196,7 @@ def segment_page(segment_id: str, request: Request, session: DbSession, actor: P
             "view": view,
             "seg": view.segment,
             "history": history,
-            "last": view.history[-1] if view.history else None,
+            "last": next((h for h in reversed(view.history) if h.speed_kmh is not None), None),
             "horizons": HORIZONS_MIN,
             "state_titles": STATE_TITLES,
             "state_colours": queries.STATE_COLOURS,

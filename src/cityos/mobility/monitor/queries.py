@@ -43,9 +43,8 @@ def _net(session: Session, network_code: str | None = None) -> RoadNetwork:
 
 
 def latest_bin(session: Session, network_code: str) -> datetime | None:
-    cursor = session.scalar(select(MonitorCursor.last_bin_start).where(MonitorCursor.network_code == network_code))
-    if cursor is not None:
-        return cursor
+    """The newest bin that has segment states (a computed bin with no traffic at all, like the
+    edge of a feed, would show an empty map)."""
     return session.scalar(select(func.max(SegmentState.bin_start)).where(SegmentState.network_code == network_code))
 
 

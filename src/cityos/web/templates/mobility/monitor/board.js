@@ -83,6 +83,12 @@
     });
   }
   charts();
+  window.addEventListener("resize", function () {
+    document.querySelectorAll("#tocc-vitals .tocc-chart").forEach(function (c) {
+      var chart = window.echarts && echarts.getInstanceByDom(c);
+      if (chart) chart.resize();
+    });
+  });
   document.body.addEventListener("htmx:afterSwap", function (e) {
     if (!e.detail.target || e.detail.target.id !== "tocc-live") return;
     charts();
