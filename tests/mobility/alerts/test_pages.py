@@ -23,13 +23,20 @@ def _sign_in(client: TestClient, session: Session, account_id: int) -> None:
     client.cookies.set(get_settings().session_cookie_name, session_cookie(session, account_id))
 
 
-def _jam(session: Session) -> TrafficAlert:
+def _jam(session: Session, aw: AlertWorld) -> TrafficAlert:
+    """An alert whose case the bus handler opened (delivered after the commit)."""
     for k in (0, 1):
         put_state(session, EXPRESSWAY, k, state=5)
         evaluate.evaluate(session, network_code=NETWORK, bin_start=at(k))
-    alert = session.scalars(select(TrafficAlert)).one()
-    reactions.open_case(session, alert)
     session.commit()
+    for _ in range(6):
+        if aw.runtime.bus.deliver_pending() == 0:
+            break
+    session.expire_all()
+    alert = session.scalars(select(TrafficAlert)).one()
+    if alert.case_id is None:  # the handler is the bus's; open it here if it has not run
+        reactions.open_case(session, alert)
+        session.commit()
     return alert
 
 
@@ -39,7 +46,7 @@ def test_the_panel_lists_open_alerts_with_their_case(client: TestClient, session
     assert empty.status_code == 200
     assert 'id="tocc-alerts"' in empty.text
     assert "data-alert-id" not in empty.text
-    alert = _jam(session)
+    alert = _jam(session, aw)
     panel = client.get("/tocc/alerts/panel", headers=ZH)
     assert f'data-alert-id="{alert.alert_id}"' in panel.text
     assert "快速路路段 n0_0-n0_1" in panel.text
@@ -57,7 +64,7 @@ def test_the_panel_lists_open_alerts_with_their_case(client: TestClient, session
 
 
 def test_the_list_maps_filters_and_acts(client: TestClient, session: Session, aw: AlertWorld) -> None:
-    alert = _jam(session)
+    alert = _jam(session, aw)
     _sign_in(client, session, aw.reader_id)
     page = client.get("/tocc/alerts", headers=ZH)
     assert page.status_code == 200, page.text[-600:]
