@@ -88,3 +88,69 @@ def test_video_webhook(client: TestClient, session: Session, world: World) -> No
         == 403
     )
     assert session.scalar(select(func.count()).select_from(Case)) == 1
+
+
+def test_traffic_case_is_dispatched_to_the_traffic_police_at_once(session: Session, world: World) -> None:
+    from cityos.people.models import Department, Responsibility
+
+    brigade = Department(
+        code="a-jj", name="甲区交警大队", region_id=world.district_a.id, region_path=world.district_a.path
+    )
+    session.add(brigade)
+    session.flush()
+    session.add(
+        Responsibility(
+            department_id=brigade.id,
+            case_category="event.09",
+            region_id=world.district_a.id,
+            region_path=world.district_a.path,
+        )
+    )
+    session.flush()
+    case, created = cases.machine_report(
+        session,
+        source="traffic",
+        external_ref="alert-1",
+        category_code="event.09.01",
+        title="交通拥堵：一环路",
+        lon=104.02,
+        lat=30.05,
+    )
+    assert created
+    assert (case.status, case.department_id) == ("handling", brigade.id)
+    staff = cases.get_case(session, _staff(session, world, brigade.id), case.id)
+    assert [a.name for a in cases.available_actions(session, _staff(session, world, brigade.id), staff)] == [
+        "send_back",
+        "handle",
+    ]
+    again, created_again = cases.machine_report(
+        session,
+        source="traffic",
+        external_ref="alert-1",
+        category_code="event.09.01",
+        title="交通拥堵：一环路",
+        lon=104.02,
+        lat=30.05,
+    )
+    assert (again.id, created_again) == (case.id, False)
+
+
+def test_traffic_case_without_a_responsible_department_waits_filed(session: Session, world: World) -> None:
+    case, _ = cases.machine_report(
+        session,
+        source="traffic",
+        external_ref="alert-2",
+        category_code="event.09.01",
+        title="交通拥堵：二环路",
+        lon=104.12,
+        lat=30.05,
+    )
+    # Nobody is responsible in 乙区: the dispatcher sends it (the machine may not guess a department).
+    assert (case.status, case.department_id) == ("filed", None)
+
+
+def _staff(session: Session, world: World, department_id: int):  # type: ignore[no-untyped-def]
+    from cityos.identity.deps import actor_for_account
+
+    account = make_account(session, roles=["department_staff"], scope=world.district_a, department_id=department_id)
+    return actor_for_account(session, account)

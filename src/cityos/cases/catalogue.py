@@ -52,7 +52,12 @@ TREE: tuple[Node, ...] = (
             Node("event.07", "生态环境", _leaves("event.07", ("噪声污染", "油烟污染", "污水直排", "异味扰民"))),
             Node("event.08", "治安隐患", _leaves("event.08", ("群租房隐患", "消防通道堵塞", "高空抛物"))),
             # 交通拥堵 is opened by the traffic monitor's alerts; 交通事故 feeds the safety index.
-            Node("event.09", "道路交通运行", _leaves("event.09", ("交通拥堵", "交通事故", "道路障碍物"))),
+            Node(
+                "event.09",
+                "道路交通运行",
+                _leaves("event.09", ("交通拥堵", "交通事故", "道路障碍物")),
+                process_key="traffic_event",
+            ),
         ),
     ),
     Node(

@@ -200,7 +200,73 @@ HELP_REQUEST: dict[str, Any] = {
     ],
 }
 
-SHIPPED = (CITY_EVENT, HOTLINE_12345, PROPERTY_REPAIR, HELP_REQUEST)
+# 道路交通运行 (event.09): congestion found by the traffic monitor cannot wait for a person to verify it —
+# the multi-source fusion that raised the alert is the verification — so the case is filed and, when the
+# 权责清单 names a department (the district's 交警大队), dispatched to it at once by the machine. The
+# brigade clears the jam and reports; the TOCC duty officer or a dispatcher checks and closes. Hours, not
+# working hours: traffic does not keep office hours.
+TRAFFIC_EVENT: dict[str, Any] = {
+    "key": "traffic_event",
+    "title": "交通运行事件",
+    "initial": "filed",
+    "states": {
+        "filed": {"title": "立案", "limit": {"amount": 0.25, "unit": "hours"}, "escalation": _ESCALATE},
+        "handling": {"title": "处置", "limit": {"amount": 2, "unit": "hours"}, "escalation": _ESCALATE},
+        "checking": {"title": "核查", "limit": {"amount": 1, "unit": "hours"}},
+        "closed": {"title": "结案", "final": True},
+        "rejected": {"title": "不予立案", "final": True},
+    },
+    "actions": [
+        {
+            "name": "dispatch",
+            "title": "派遣",
+            "from": ["filed"],
+            "to": "handling",
+            "roles": ["dispatcher", "machine"],
+        },
+        {
+            "name": "reject",
+            "title": "不予立案",
+            "from": ["filed"],
+            "to": "rejected",
+            "roles": ["dispatcher", "traffic_operator"],
+            "comment_required": True,
+        },
+        {
+            "name": "send_back",
+            "title": "退单",
+            "from": ["handling"],
+            "to": "filed",
+            "roles": ["department_staff"],
+            "comment_required": True,
+        },
+        {
+            "name": "handle",
+            "title": "处置完成",
+            "from": ["handling"],
+            "to": "checking",
+            "roles": ["department_staff"],
+            "comment_required": True,
+        },
+        {
+            "name": "check_fail",
+            "title": "核查不通过",
+            "from": ["checking"],
+            "to": "handling",
+            "roles": ["dispatcher", "traffic_operator"],
+            "comment_required": True,
+        },
+        {
+            "name": "close",
+            "title": "结案",
+            "from": ["checking"],
+            "to": "closed",
+            "roles": ["dispatcher", "traffic_operator"],
+        },
+    ],
+}
+
+SHIPPED = (CITY_EVENT, HOTLINE_12345, PROPERTY_REPAIR, HELP_REQUEST, TRAFFIC_EVENT)
 
 
 def install(session: Session) -> None:

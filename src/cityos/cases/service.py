@@ -605,8 +605,9 @@ def machine_report(
     channel: str = Channel.DEVICE,
     by: Actor | None = None,
 ) -> tuple[Case, bool]:
-    """A case found by a machine: it waits for a person to verify it (核实) before it is filed.
-    The same event delivered twice gives the same case (``external_ref``); returns (case, created)."""
+    """A case found by a machine: it waits for a person to verify it (核实) before it is filed — except
+    where its process starts filed (交通运行事件), which the machine dispatches to the routed department at
+    once. The same event delivered twice gives the same case (``external_ref``); returns (case, created)."""
     ref = f"{source}:{external_ref}"[:64]
     existing = session.scalar(select(Case).where(Case.external_ref == ref))
     if existing is not None:
@@ -623,4 +624,12 @@ def machine_report(
         machine=True,
         external_ref=ref,
     )
+    routed = (case.routing or {}).get("department_id")
+    machine = by or MACHINE
+    instance = workflow.instance_for(session, "case", case.id)
+    if routed is not None and any(a.name == "dispatch" for a in workflow.available_actions(session, instance, machine)):
+        step = workflow.act(session, instance, action="dispatch", by=machine, data={"department_id": routed})
+        case.department_id = routed
+        case.status = step.instance.state
+        session.flush()
     return case, True
