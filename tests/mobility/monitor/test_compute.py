@@ -143,3 +143,17 @@ def test_each_bin_publishes_its_event_and_bad_rows_are_reported(session: Session
 
 def test_no_network_means_nothing_to_compute(session: Session) -> None:
     assert service.compute_bins(session, until=T0, network_code="missing") == []
+
+
+def test_the_per_minute_job_computes_the_active_networks_last_hour(session: Session, tw: TrafficWorld) -> None:
+    from cityos.core.db import utcnow
+    from cityos.mobility.monitor import tasks
+
+    before = service.last_finished_bin(utcnow())
+    tasks.periodic(session)
+    after = service.last_finished_bin(utcnow())
+    cursor = session.scalar(select(MonitorCursor))
+    assert cursor is not None
+    assert cursor.network_code == "t"
+    assert cursor.last_bin_start in {before, after}  # a bin may finish while it runs
+    assert cursor.stats["bins"] == 12
