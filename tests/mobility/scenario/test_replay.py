@@ -381,3 +381,14 @@ def test_a_replayed_jam_raises_a_congestion_alert(session: Session, runtime: Any
     alerts = list(session.scalars(select(TrafficAlert).where(TrafficAlert.target_id == JAM_SEG)))
     assert alerts
     assert alerts[0].started_at.replace(tzinfo=UTC) <= p.start + timedelta(minutes=25)
+
+
+def test_an_unaligned_scenario_is_shifted_onto_whole_5_minutes() -> None:
+    odd = START + timedelta(minutes=2, seconds=30, milliseconds=700)
+    cfg = GeneratorConfig(start=odd, duration_s=900, vehicles=60, seed=4)
+    p = replay.plan(generate(grid_network(3, 3, 300.0), cfg), start=datetime(2026, 12, 2, 3, 4, tzinfo=UTC))
+    assert p.start == datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    loops = [r for b in p for r in b.records.get("loop", [])]
+    starts = {_ts(r) for r in loops}
+    assert min(starts) == p.start
+    assert all(ts.minute % 5 == 0 and ts.second == 0 and ts.microsecond == 0 for ts in starts)

@@ -96,10 +96,11 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
         from cityos.mobility.network.schema import grid_network
         from cityos.mobility.scenario.generator import generate
 
-        if start == "now":
+        if start == "now":  # the current 5 minutes, so loop intervals line up with the monitor's bins
             from cityos.core.db import utcnow
+            from cityos.mobility.scenario.replay import floor_time
 
-            start = utcnow().isoformat()
+            start = floor_time(utcnow(), 300).isoformat()
         if network is not None:
             from cityos.core.errors import NotFound
             from cityos.mobility.network.service import load_segments

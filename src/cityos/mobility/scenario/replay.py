@@ -235,14 +235,16 @@ def plan(
     nav: bool = True,
     seed: int = 0,
 ) -> Plan:
-    """Shift the scenario so it begins at ``start`` (floored to a whole 5 minutes, so loop
-    intervals and the monitor's bins line up) and cut it into batches of ``interval_s``."""
+    """Shift the scenario so it begins at ``start`` floored to a whole 5 minutes (so loop
+    intervals, which start with the scenario, line up with the monitor's bins) and cut it into
+    batches of ``interval_s``."""
     if not 1 <= interval_s <= BIN_S or BIN_S % interval_s:
         raise Invalid(details=[FieldError("interval", MSG_INTERVAL)])
     origin = scenario_start(tables)
     frames = feed_frames(tables, jams=jams, origin=origin, nav=nav, seed=seed)
-    shift = floor_time(start, BIN_S) - floor_time(origin, BIN_S)
-    begin = floor_time(origin, BIN_S) + shift
+    # The scenario's start goes to a whole 5 minutes, which lines its loop intervals up with the bins.
+    begin = floor_time(start, BIN_S)
+    shift = begin - origin
     last = 0
     out: dict[str, pl.DataFrame] = {}
     for source, f in frames.items():
