@@ -21,6 +21,7 @@ from tests.matrix_parts import (
     hub_devices,
     hub_ingest,
     licences,
+    mobility_alerts,
     proactive,
 )
 
@@ -42,4 +43,5 @@ PARTS: tuple[ModuleType, ...] = (
     hub_ingest,
     hub_catalogue,
     hub_apps,
+    mobility_alerts,
 )
