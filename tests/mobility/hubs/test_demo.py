@@ -4,7 +4,6 @@ the network part): fast, idempotent, nothing quarantined, and the pages' data is
 from __future__ import annotations
 
 import random
-import time
 
 import polars as pl
 from sqlalchemy import func, select
@@ -22,11 +21,9 @@ from tests.mobility.hubs.conftest import People
 
 def test_the_demo_buses_and_hubs(session: Session, people: People) -> None:
     save_segments(session, "demo", grid_network(6, 6, 300.0, 104.05, 30.05), source="demo")
-    t0 = time.perf_counter()
+    # A few seconds each on a quiet machine (not asserted: the test machines are shared).
     transit_demo.seed(session, city=people.world.city, rng=random.Random(1))
     hubs_demo.seed(session, city=people.world.city, rng=random.Random(2))
-    took = time.perf_counter() - t0
-    assert took < 60  # a few seconds each on a quiet machine; generous for a shared one
     assert session.scalar(select(func.count()).select_from(TrafficQuarantine)) == 0
     perf = performance.performance(session, people.reader, feed_code=transit_demo.FEED)
     assert perf.routes.height == 3

@@ -37,6 +37,9 @@ def test_importing_a_feed_by_upload(client: TestClient, session: Session, people
     assert bad.status_code == 422
     details = bad.json()["error"]["details"]
     assert [(d["field"], d["message"]) for d in details] == [("file", "该文件不是 GTFS 压缩包。")]
+    empty = client.post(f"{API}/feeds", data={"name": "x"}, headers=auth)
+    assert empty.status_code == 422
+    assert [d["field"] for d in empty.json()["error"]["details"]] == ["file", "code"]
     with grid_feed.path.open("rb") as fh:
         refused = client.post(
             f"{API}/feeds",

@@ -36,32 +36,32 @@ def create_hub(body: HubCreate, session: DbSession, actor: CurrentActor) -> Tran
     return service.create_hub(session, actor, **body.model_dump())
 
 
-@router.get("/{code}", response_model=HubRead)
-def get_hub(code: str, session: DbSession, actor: CurrentActor) -> TransportHub:
-    return service.get_hub(session, actor, code)
+@router.get("/{hub_code}", response_model=HubRead)
+def get_hub(hub_code: str, session: DbSession, actor: CurrentActor) -> TransportHub:
+    return service.get_hub(session, actor, hub_code)
 
 
-@router.patch("/{code}", response_model=HubRead)
-def update_hub(code: str, body: HubUpdate, session: DbSession, actor: CurrentActor) -> TransportHub:
+@router.patch("/{hub_code}", response_model=HubRead)
+def update_hub(hub_code: str, body: HubUpdate, session: DbSession, actor: CurrentActor) -> TransportHub:
     changes = {k: v for k, v in body.model_dump().items() if k in body.model_fields_set}
-    return service.update_hub(session, actor, code=code, **changes)
+    return service.update_hub(session, actor, code=hub_code, **changes)
 
 
-@router.delete("/{code}", status_code=204)
-def delete_hub(code: str, session: DbSession, actor: CurrentActor) -> Response:
-    service.delete_hub(session, actor, code=code)
+@router.delete("/{hub_code}", status_code=204)
+def delete_hub(hub_code: str, session: DbSession, actor: CurrentActor) -> Response:
+    service.delete_hub(session, actor, code=hub_code)
     return Response(status_code=204)
 
 
-@router.get("/{code}/flow", response_model=HubFlowRead)
+@router.get("/{hub_code}/flow", response_model=HubFlowRead)
 def hub_flow(
-    code: str,
+    hub_code: str,
     session: DbSession,
     actor: CurrentActor,
     start: Annotated[datetime | None, Query(description="ISO 8601 with a zone; default: 24 hours before end")] = None,
     end: Annotated[datetime | None, Query(description="ISO 8601 with a zone; default: now")] = None,
 ) -> HubFlowRead:
-    f = flow.flow(session, actor, hub_code=code, start=start, end=end)
+    f = flow.flow(session, actor, hub_code=hub_code, start=start, end=end)
     return HubFlowRead(
         hub=HubRead.model_validate(f.hub),
         start=f.start,

@@ -36,6 +36,7 @@ class HubUpdate(BaseModel):
 class HubRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    id: int
     code: str
     name: str
     kind: str

@@ -35,31 +35,36 @@ def list_feeds(session: DbSession, actor: CurrentActor) -> list[TransitFeed]:
 def import_feed(
     session: DbSession,
     actor: CurrentActor,
-    file: Annotated[UploadFile, File()],
-    code: Annotated[str, Form()],
-    name: Annotated[str, Form()],
+    file: Annotated[UploadFile | None, File()] = None,
+    code: Annotated[str | None, Form()] = None,
+    name: Annotated[str | None, Form()] = None,
 ) -> TransitFeed:
-    """Imports (or replaces) the feed ``code`` from an uploaded GTFS zip."""
-    actor.require(service.MANAGE)
+    """Imports (or replaces) the feed ``code`` from an uploaded GTFS zip (multipart form)."""
+    actor.require(service.MANAGE)  # before looking at the form: a refusal does not depend on it
+    if file is None:  # every missing part at once
+        errors = [FieldError("file", service.MSG_NO_FILE)]
+        if not service.CODE_RE.match(code or ""):
+            errors.append(FieldError("code", service.MSG_CODE))
+        raise Invalid(details=errors)
     with tempfile.TemporaryDirectory(prefix="cityos-gtfs-") as tmp:
         path = Path(tmp) / "feed.zip"
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out, length=1024 * 1024)
         if path.stat().st_size > MAX_UPLOAD:
             raise Invalid(details=[FieldError("file", service.MSG_TOO_LARGE)])
-        return service.import_gtfs(session, actor, path=path, code=code, name=name, source_ref=file.filename)
+        return service.import_gtfs(session, actor, path=path, code=code or "", name=name, source_ref=file.filename)
 
 
-@router.get("/feeds/{code}", response_model=FeedRead)
-def get_feed(code: str, session: DbSession, actor: CurrentActor) -> TransitFeed:
-    return service.get_feed(session, actor, code)
+@router.get("/feeds/{feed_code}", response_model=FeedRead)
+def get_feed(feed_code: str, session: DbSession, actor: CurrentActor) -> TransitFeed:
+    return service.get_feed(session, actor, feed_code)
 
 
-@router.get("/feeds/{code}/routes", response_model=list[RouteStatsRead])
+@router.get("/feeds/{feed_code}/routes", response_model=list[RouteStatsRead])
 def routes(
-    code: str, session: DbSession, actor: CurrentActor, start: Start = None, end: End = None
+    feed_code: str, session: DbSession, actor: CurrentActor, start: Start = None, end: End = None
 ) -> list[RouteStatsRead]:
-    perf = performance.performance(session, actor, feed_code=code, start=start, end=end)
+    perf = performance.performance(session, actor, feed_code=feed_code, start=start, end=end)
     return route_stats(perf, service.list_routes(session, actor, perf.feed))
 
 
@@ -89,12 +94,12 @@ def route_stats(perf: performance.Performance, routes: list[TransitRoute]) -> li
     return out
 
 
-@router.get("/feeds/{code}/stops/{stop_id}/arrivals", response_model=StopArrivalsRead)
+@router.get("/feeds/{feed_code}/stops/{stop_id}/arrivals", response_model=StopArrivalsRead)
 def stop_arrivals(
-    code: str, stop_id: str, session: DbSession, actor: CurrentActor, start: Start = None, end: End = None
+    feed_code: str, stop_id: str, session: DbSession, actor: CurrentActor, start: Start = None, end: End = None
 ) -> StopArrivalsRead:
     start, end = performance.window(start, end)
-    stop, rows = performance.stop_arrivals(session, actor, feed_code=code, stop_id=stop_id, start=start, end=end)
+    stop, rows = performance.stop_arrivals(session, actor, feed_code=feed_code, stop_id=stop_id, start=start, end=end)
     return StopArrivalsRead(
         stop=StopRead.model_validate(stop),
         start=start,

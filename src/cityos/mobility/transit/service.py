@@ -33,6 +33,7 @@ MSG_NAME = N_("Give a name of 1 to 200 characters.")
 MSG_NO_FEED = N_("No transit feed with this code.")
 MSG_NO_ROUTE = N_("No such route.")
 MSG_TOO_LARGE = N_("The file is larger than 200 MB.")
+MSG_NO_FILE = N_("Choose a GTFS zip file.")
 _CHUNK = 5000
 
 Progress = Callable[[str, int, int], None]
