@@ -13,7 +13,8 @@ a throw-away database is created and dropped), creates ``--entities`` entities t
 API, starts the real app (``cityos serve``'s uvicorn factory, one process) on a free local port
 and sends ``PATCH /ngsi-ld/v1/entities/{id}/attrs/temperature`` (``--path attrs``: ``PATCH
 .../attrs``) with a bearer token of a 数据专员 from a small asyncio client that writes pre-built
-HTTP/1.1 requests over keep-alive sockets. Every update goes the whole way: authentication,
+HTTP/1.1 requests over keep-alive sockets (an ``asyncio.Protocol`` per connection, one
+request in flight on each). Every update goes the whole way: authentication,
 permission, tenant, JSON-LD expansion, validation, one UPDATE, the temporal history insert and
 the subscription matcher, commit.
 
@@ -121,37 +122,74 @@ def _requests(host: str, path_of: list[str], token: str, bodies: list[bytes]) ->
     return out
 
 
-async def _connection(port: int, requests: list[bytes], start: int, stop_at: float, result: Result, step: int) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    i = start
-    n = len(requests)
-    try:
-        while time.perf_counter() < stop_at:
-            t0 = time.perf_counter()
-            writer.write(requests[i % n])
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
+class _Client(asyncio.Protocol):
+    """One keep-alive connection sending the next request as soon as the previous response
+    is complete (one request in flight per connection, no pipelining). A protocol rather than
+    streams: the load generator shares the cores with the server, so it should cost little."""
+
+    def __init__(self, requests: list[bytes], start: int, step: int, stop_at: float, result: Result) -> None:
+        self.requests, self.i, self.step, self.stop_at, self.result = requests, start, step, stop_at, result
+        self.buffer = b""
+        self.sent_at = 0.0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self._send()
+
+    def _send(self) -> None:
+        assert self.transport is not None
+        self.sent_at = time.perf_counter()
+        self.transport.write(self.requests[self.i % len(self.requests)])
+        self.i += self.step
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buffer[:end]
             lower = head.lower()
             at = lower.find(b"content-length:")
+            length = 0
             if at >= 0:
-                length = int(lower[at + 15 : lower.find(b"\r\n", at)])
-            if length:
-                await reader.readexactly(length)
-            result.latencies.append(time.perf_counter() - t0)
+                eol = lower.find(b"\r\n", at)
+                length = int(lower[at + 15 : eol if eol >= 0 else len(lower)])
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length :]
+            now = time.perf_counter()
+            status = int(head[9:12])
+            result = self.result
+            result.latencies.append(now - self.sent_at)
             result.statuses[status] = result.statuses.get(status, 0) + 1
             if status != 204:
                 result.errors += 1
-            i += step
-    finally:
-        writer.close()
+            if now >= self.stop_at:
+                assert self.transport is not None
+                self.transport.close()
+                return
+            self._send()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
 
 
 async def _load(label: str, port: int, requests: list[bytes], connections: int, seconds: float) -> Result:
+    loop = asyncio.get_running_loop()
     result = Result(label, seconds)
     started = time.perf_counter()
     stop_at = started + seconds
-    await asyncio.gather(*(_connection(port, requests, k, stop_at, result, connections) for k in range(connections)))
+    clients = []
+    for k in range(connections):
+        _, client = await loop.create_connection(
+            lambda k=k: _Client(requests, k, connections, stop_at, result), "127.0.0.1", port
+        )
+        clients.append(client)
+    await asyncio.gather(*(c.done for c in clients))
     result.seconds = time.perf_counter() - started
     return result
 

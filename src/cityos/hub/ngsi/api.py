@@ -31,6 +31,7 @@ from cityos.hub.ngsi.deps import (
     respond,
     run_write,
 )
+from cityos.hub.ngsi.grouped import AttrWrite
 from cityos.hub.ngsi.problems import NgsiRoute
 
 router = APIRouter(prefix="/ngsi-ld/v1", route_class=NgsiRoute, tags=["ngsi-ld"])
@@ -195,9 +196,7 @@ async def append_attrs(
     opts = rep.parse_options(options, WRITE_OPTIONS)
     result = await run_write(
         request,
-        lambda s: attribute_ops.append_attrs(
-            s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context, overwrite="noOverwrite" not in opts
-        ),
+        AttrWrite("append", tenant, entity_id, body.data, body.context, overwrite="noOverwrite" not in opts),
     )
     return write_result(result, body.context)
 
@@ -206,7 +205,7 @@ async def append_attrs(
 async def update_attrs(request: Request, entity_id: str, tenant: Tenant, actor: Writer, body: Body) -> Response:
     result = await run_write(
         request,
-        lambda s: attribute_ops.update_attrs(s, tenant=tenant, entity_id=entity_id, body=body.data, ctx=body.context),
+        AttrWrite("update", tenant, entity_id, body.data, body.context),
     )
     return write_result(result, body.context)
 
@@ -217,9 +216,7 @@ async def patch_attribute(
 ) -> Response:
     await run_write(
         request,
-        lambda s: attribute_ops.patch_attribute(
-            s, tenant=tenant, entity_id=entity_id, attr=attr, body=body.data, ctx=body.context
-        ),
+        AttrWrite("patch", tenant, entity_id, body.data, body.context, attr=attr),
     )
     return Response(status_code=204)
 

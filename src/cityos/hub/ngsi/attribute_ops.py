@@ -5,7 +5,9 @@ everything first, then writes one UPDATE and emits its change."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,6 +30,27 @@ from cityos.hub.ngsi.attributes import (
 from cityos.hub.ngsi.changes import EntityChange
 from cityos.hub.ngsi.context import Context
 from cityos.hub.ngsi.problems import RESOURCE_NOT_FOUND, NgsiProblem
+
+
+class Rows:
+    """Where an attribute operation reads its entity and writes its change: the database,
+    statement by statement (this class), or a group-commit batch that writes them together
+    (``grouped.GroupRows``). The operations are written once against it, so both paths check
+    and plan alike."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def existing(self, tenant: str, entity_id: str) -> store.Stored:
+        return store.existing(self.session, tenant, entity_id)
+
+    def save(
+        self, row: store.Stored, entity: dict[str, Any], *, attrs: Iterable[str], at: datetime, relocate: bool
+    ) -> EntityChange:
+        return store.save(self.session, row, entity, kind="updated", attrs=attrs, at=at, relocate=relocate)
+
+    def emit(self, change: EntityChange) -> None:
+        changes.emit(self.session, [change])
 
 
 @dataclass
@@ -53,11 +76,19 @@ def _fragment(body: Any, ctx: Context, stamp: str) -> dict[str, Any]:
 
 
 def append_attrs(
-    session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context, overwrite: bool = True
+    session: Session,
+    *,
+    tenant: str,
+    entity_id: str,
+    body: Any,
+    ctx: Context,
+    overwrite: bool = True,
+    rows: Rows | None = None,
 ) -> WriteResult:
     """POST /entities/{id}/attrs: adds attributes (replacing same-datasetId instances unless
     ``noOverwrite``)."""
-    row = store.existing(session, tenant, entity_id)
+    rows = rows or Rows(session)
+    row = rows.existing(tenant, entity_id)
     now, stamp = store.stamp_now()
     attrs = _fragment(body, ctx, stamp)
     entity = dict(row.data)
@@ -75,16 +106,17 @@ def append_attrs(
             result.not_updated.append((name, N_("The attribute exists and noOverwrite was asked.")))
     if result.updated:
         entity["modifiedAt"] = stamp
-        result.change = store.save(
-            session, row, entity, kind="updated", attrs=result.updated, at=now, relocate=LOCATION in result.updated
-        )
-        changes.emit(session, [result.change])
+        result.change = rows.save(row, entity, attrs=result.updated, at=now, relocate=LOCATION in result.updated)
+        rows.emit(result.change)
     return result
 
 
-def update_attrs(session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context) -> WriteResult:
+def update_attrs(
+    session: Session, *, tenant: str, entity_id: str, body: Any, ctx: Context, rows: Rows | None = None
+) -> WriteResult:
     """PATCH /entities/{id}/attrs: replaces existing attribute instances only."""
-    row = store.existing(session, tenant, entity_id)
+    rows = rows or Rows(session)
+    row = rows.existing(tenant, entity_id)
     now, stamp = store.stamp_now()
     attrs = _fragment(body, ctx, stamp)
     entity = dict(row.data)
@@ -106,10 +138,8 @@ def update_attrs(session: Session, *, tenant: str, entity_id: str, body: Any, ct
             result.not_updated.append((name, N_("The entity has no instance of the attribute with that datasetId.")))
     if result.updated:
         entity["modifiedAt"] = stamp
-        result.change = store.save(
-            session, row, entity, kind="updated", attrs=result.updated, at=now, relocate=LOCATION in result.updated
-        )
-        changes.emit(session, [result.change])
+        result.change = rows.save(row, entity, attrs=result.updated, at=now, relocate=LOCATION in result.updated)
+        rows.emit(result.change)
     return result
 
 
@@ -142,21 +172,22 @@ def _attr_target(row: store.Stored, attr: str, ctx: Context, dataset: Any) -> tu
 
 
 def patch_attribute(
-    session: Session, *, tenant: str, entity_id: str, attr: str, body: Any, ctx: Context
+    session: Session, *, tenant: str, entity_id: str, attr: str, body: Any, ctx: Context, rows: Rows | None = None
 ) -> EntityChange:
     """PATCH /entities/{id}/attrs/{attr}: the fragment's members replace those of the instance
     (its datasetId's, the default one otherwise); the attribute must exist."""
     if not isinstance(body, dict) or not body:
         raise Invalid(details=[FieldError("body", N_("Send the attribute as a JSON object."))])
-    row = store.existing(session, tenant, entity_id)
+    rows = rows or Rows(session)
+    row = rows.existing(tenant, entity_id)
     now, stamp = store.stamp_now()
     name, current, target = _attr_target(row, attr, ctx, body.get("datasetId"))
     fresh = _patched(target, body, name, ctx, stamp, "body")
     entity = dict(row.data)
     entity[name], _ = put_instance(current, fresh)
     entity["modifiedAt"] = stamp
-    change = store.save(session, row, entity, kind="updated", attrs=(name,), at=now, relocate=name == LOCATION)
-    changes.emit(session, [change])
+    change = rows.save(row, entity, attrs=(name,), at=now, relocate=name == LOCATION)
+    rows.emit(change)
     return change
 
 

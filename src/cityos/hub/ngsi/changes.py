@@ -45,19 +45,25 @@ LISTENERS: tuple[str, ...] = (
     "cityos.hub.temporal.service:record_changes",
     "cityos.hub.subscriptions.service:on_changes",
 )
+# Listeners that treat a list of changes exactly as they would treat its items one at a time
+# (the history rows of each change, nothing across changes): ``emit_group`` hands them a whole
+# batch at once. The others get one write's changes per call, as from ``emit``.
+GROUPED: frozenset[str] = frozenset({"cityos.hub.temporal.service:record_changes"})
 _resolved: list[Listener] | None = None
+_grouped: list[Listener] = []
+
+
+def _resolve(ref: str) -> Listener | None:
+    module, _, name = ref.partition(":")
+    fn: Listener | None = getattr(importlib.import_module(module), name, None)
+    return fn
 
 
 def _listeners() -> list[Listener]:
     global _resolved
     if _resolved is None:
-        found: list[Listener] = []
-        for ref in LISTENERS:
-            module, _, name = ref.partition(":")
-            fn = getattr(importlib.import_module(module), name, None)
-            if fn is not None:
-                found.append(fn)
-        _resolved = found
+        _grouped[:] = [fn for fn in map(_resolve, sorted(GROUPED)) if fn is not None]
+        _resolved = [fn for fn in map(_resolve, LISTENERS) if fn is not None]
     return _resolved
 
 
@@ -67,3 +73,17 @@ def emit(session: Session, changes: Sequence[EntityChange]) -> None:
         return
     for listener in _listeners():
         listener(session, changes)
+
+
+def emit_group(session: Session, changes: Sequence[EntityChange]) -> None:
+    """The changes of several writes of one group-commit batch, one change per write, in order:
+    the ``GROUPED`` listeners get them in one call, every other listener one write at a time,
+    as ``emit`` would have given them."""
+    if not changes:
+        return
+    for listener in _listeners():
+        if listener in _grouped:
+            listener(session, changes)
+        else:
+            for change in changes:
+                listener(session, [change])

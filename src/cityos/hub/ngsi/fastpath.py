@@ -30,24 +30,22 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 from starlette.middleware import Middleware
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityos.core.actor import Actor
 from cityos.core.errors import DomainError, Unauthorized
 from cityos.core.i18n import N_
-from cityos.hub.ngsi import api, attribute_ops
+from cityos.hub.ngsi import api
 from cityos.hub.ngsi import context as ld
 from cityos.hub.ngsi.deps import JSON, MERGE_PATCH, context_urls, group_writer, tenant_name
+from cityos.hub.ngsi.grouped import AttrWrite
 from cityos.hub.ngsi.problems import INVALID_REQUEST, NgsiProblem, error_response, retryable
 from cityos.identity import tokens
 from cityos.identity.deps import actor_cache
@@ -228,7 +226,7 @@ class NgsiFastPath:
 
     async def _answer(
         self, scope: Scope, receive: Receive, route: APIRoute, entity_id: str, attr: str | None, method: str
-    ) -> Response | None:
+    ) -> ASGIApp | None:
         headers: dict[bytes, bytes] = {}
         links: list[str] = []
         for name, value in scope["headers"]:
@@ -272,23 +270,21 @@ class NgsiFastPath:
                 result = await writer.submit(work)
         except (DomainError, IntegrityError, OperationalError) as exc:
             return error_response(Request(scope), exc)
-        if attr is not None:
-            return Response(status_code=204)
+        if attr is not None or not result.not_updated:
+            return _no_content
         return api.write_result(result, ctx)
 
 
-def _work(
-    method: str, attr: str | None, tenant: str, entity_id: str, data: Any, ctx: ld.Context
-) -> Callable[[Session], Any]:
+async def _no_content(scope: Scope, receive: Receive, send: Send) -> None:
+    """What ``Response(status_code=204)`` sends (no headers, no body), without making one."""
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _work(method: str, attr: str | None, tenant: str, entity_id: str, data: Any, ctx: ld.Context) -> AttrWrite:
     if attr is not None:
-        return lambda s: attribute_ops.patch_attribute(
-            s, tenant=tenant, entity_id=entity_id, attr=attr, body=data, ctx=ctx
-        )
-    if method == "PATCH":
-        return lambda s: attribute_ops.update_attrs(s, tenant=tenant, entity_id=entity_id, body=data, ctx=ctx)
-    return lambda s: attribute_ops.append_attrs(
-        s, tenant=tenant, entity_id=entity_id, body=data, ctx=ctx, overwrite=True
-    )
+        return AttrWrite("patch", tenant, entity_id, data, ctx, attr=attr)
+    return AttrWrite("update" if method == "PATCH" else "append", tenant, entity_id, data, ctx)
 
 
 def install(app: FastAPI) -> None:

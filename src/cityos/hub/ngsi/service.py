@@ -389,9 +389,13 @@ def retrieve_entity(session: Session, *, tenant: str, entity_id: str, type_iris:
     return row.data
 
 
-def existing(session: Session, tenant: str, entity_id: str) -> Stored:
+def check_entity_id(entity_id: str) -> None:
     if not is_uri(entity_id):
         raise NgsiProblem(BAD_REQUEST_DATA, N_("An entity id must be a URI (urn:ngsi-ld:Type:001)."))
+
+
+def existing(session: Session, tenant: str, entity_id: str) -> Stored:
+    check_entity_id(entity_id)
     write_intent(session)
     row = load(session, tenant, entity_id, for_update=True)
     if row is None:
@@ -410,14 +414,68 @@ def save(
     relocate: bool = True,
 ) -> EntityChange:
     """One UPDATE of the entity (and of its location columns when ``relocate``)."""
+    change = checked_change(row, entity, kind=kind, attrs=attrs, at=at)
+    session.connection().execute(_UPDATE_LOCATED if relocate else _UPDATE, _update_params(row, at, relocate))
+    return change
+
+
+def checked_change(
+    row: Stored, entity: dict[str, Any], *, kind: ChangeKind, attrs: Iterable[str], at: datetime
+) -> EntityChange:
+    """What ``save`` checks and records before its UPDATE: the Smart Data Models check, then
+    ``row`` holds ``entity`` and the change is made (``previous``: what it held before)."""
     previous = row.data
     check_smart(row.type, entity)
-    params: dict[str, Any] = {"pk": row.pk, "type": row.type, "data": entity, "at": at}
-    if relocate:
-        params.update(located(entity))
-    session.connection().execute(_UPDATE_LOCATED if relocate else _UPDATE, params)
     row.data = entity
     return make_change(row.tenant, kind, row.entity_id, row.type, attrs, entity, previous, at)
+
+
+def _update_params(row: Stored, at: datetime, relocate: bool) -> dict[str, Any]:
+    params: dict[str, Any] = {"pk": row.pk, "type": row.type, "data": row.data, "at": at}
+    if relocate:
+        params.update(located(row.data))
+    return params
+
+
+def save_many(session: Session, saved: Iterable[tuple[Stored, datetime, bool]]) -> None:
+    """The UPDATEs of several entities (each once: ``row`` holds what to store, ``at`` is its
+    modification time, ``relocate`` whether its location columns change) as at most two
+    executemany statements."""
+    plain: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
+    for row, at, relocate in saved:
+        (moved if relocate else plain).append(_update_params(row, at, relocate))
+    connection = session.connection()
+    if plain:
+        connection.execute(_UPDATE, plain)
+    if moved:
+        connection.execute(_UPDATE_LOCATED, moved)
+
+
+def load_many(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Stored]:
+    """The stored entities of several (tenant, entity id) pairs, one SELECT per tenant (locked
+    for the update on PostgreSQL, in id order so that two writers never wait on each other)."""
+    wanted: dict[str, set[str]] = {}
+    for tenant, entity_id in keys:
+        wanted.setdefault(tenant, set()).add(entity_id)
+    locked = session.get_bind().dialect.name == "postgresql"
+    out: dict[tuple[str, str], Stored] = {}
+    connection = session.connection()
+    for tenant, ids in wanted.items():
+        params = {"t": tenant, "ids": sorted(ids)}
+        for pk, entity_id, type_iri, data in connection.execute(
+            _SELECT_MANY_LOCKED if locked else _SELECT_MANY, params
+        ):
+            out[(tenant, entity_id)] = Stored(pk, tenant, entity_id, type_iri, data)
+    return out
+
+
+_SELECT_MANY = (
+    select(_COLS.id, _COLS.entity_id, _COLS.type, _COLS.data)
+    .where(_COLS.tenant == bindparam("t"), _COLS.entity_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_COLS.id)
+)
+_SELECT_MANY_LOCKED = _SELECT_MANY.with_for_update()
 
 
 def remove(session: Session, row: Stored) -> None:

@@ -8,13 +8,18 @@ so that the failing write rolls back only its savepoint and answers its own erro
 runs in the context of its request (language, audit context), and no response is sent before its
 transaction committed. After any rollback the per-process tenant cache is dropped (a tenant seen
 inside the rolled-back transaction may not exist).
+
+Writes that are ``GroupedWork`` (the single-entity attribute writes, ``grouped.AttrWrite``) and
+arrive next to each other in a batch without savepoints run through their class's ``run_group``,
+which does the work of all of them in a few statements and answers each one's outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +29,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityos.core.db import WRITE_INTENT
 
 MAX_BATCH = 128
+
+
+class GroupedWork(ABC):
+    """A write that can run together with the other writes of its class.
+
+    Called, it runs alone (the savepoint path and one-write batches). ``run_group`` runs several
+    in the open transaction and returns each one's outcome, ``(True, value)`` or ``(False,
+    exception)``, in order; a write that fails must leave nothing written. An exception out of
+    ``run_group`` itself fails the whole transaction (the batch then runs with savepoints)."""
+
+    @abstractmethod
+    def __call__(self, session: Session) -> Any: ...
+
+    @classmethod
+    @abstractmethod
+    def run_group(
+        cls, session: Session, works: Sequence[tuple[GroupedWork, contextvars.Context]]
+    ) -> list[tuple[bool, Any]]: ...
 
 
 @dataclass
@@ -46,6 +69,7 @@ class GroupWriter:
     jobs: int = 0
     plain_batches: int = 0  # batches that committed without savepoints
     retried: int = 0  # batches run again with savepoints after a failing write
+    grouped: int = 0  # writes that ran through a ``GroupedWork.run_group``
 
     async def submit(self, work: Callable[[Session], Any]) -> Any:
         loop = asyncio.get_running_loop()
@@ -112,17 +136,26 @@ class GroupWriter:
 
     def _run_plain(self, batch: list[_Job]) -> bool:
         """The batch in one transaction without a savepoint per write (two statements fewer
-        each). True when every write succeeded and the transaction committed; when one fails,
-        everything is rolled back and False tells the caller to run the batch again with
-        savepoints, so that the failing write answers its error and the others succeed."""
+        each). True when the transaction committed: every write succeeded, or failed inside a
+        ``run_group`` that left nothing of it. When another write fails, everything is rolled
+        back and False tells the caller to run the batch again with savepoints, so that the
+        failing write answers its error and the others succeed."""
         self.plain_batches += 1
         session = self.factory()
+        grouped = 0
         try:
             session.connection(execution_options={WRITE_INTENT: True})
-            values = []
-            for job in batch:
+            outcomes: list[tuple[bool, Any]] = []
+            for run in _runs(batch):
                 try:
-                    values.append(job.context.run(job.work, session))
+                    if len(run) > 1:
+                        kind = type(run[0].work)
+                        assert issubclass(kind, GroupedWork)
+                        works = [(job.work, job.context) for job in run if isinstance(job.work, GroupedWork)]
+                        outcomes.extend(kind.run_group(session, works))
+                        grouped += len(run)
+                    else:
+                        outcomes.append((True, run[0].context.run(run[0].work, session)))
                 except Exception:
                     session.rollback()
                     _rolled_back()
@@ -136,9 +169,23 @@ class GroupWriter:
             raise
         finally:
             session.close()
-        for job, value in zip(batch, values, strict=True):
-            job.value, job.ok = value, True
+        self.grouped += grouped
+        for job, (ok, value) in zip(batch, outcomes, strict=True):
+            job.ok, job.value = ok, value
         return True
+
+
+def _runs(batch: list[_Job]) -> list[list[_Job]]:
+    """The batch cut into runs: neighbouring writes of one ``GroupedWork`` class together,
+    every other write alone."""
+    runs: list[list[_Job]] = []
+    for job in batch:
+        last = runs[-1][-1].work if runs else None
+        if isinstance(job.work, GroupedWork) and type(last) is type(job.work):
+            runs[-1].append(job)
+        else:
+            runs.append([job])
+    return runs
 
 
 def _rolled_back() -> None:

@@ -19,8 +19,10 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from cityos.core.db import _note_write as note_write  # the write marker; see _copy
 from cityos.core.db import utcnow
 from cityos.hub.ngsi.changes import EntityChange
 from cityos.hub.temporal.models import SensorObservation
@@ -41,6 +43,7 @@ VALUE_KEYS = {
     "VocabProperty": "vocab",
 }
 _CHUNK = 5000
+_COPY_FROM = 50  # PostgreSQL: this many rows or more go by COPY (fewer: one pipelined executemany)
 DRIVER_DIALECTS = ("sqlite", "postgresql")  # driver-level executemany; a Core insert elsewhere
 
 
@@ -135,6 +138,7 @@ _COLUMNS = (
     "instance_id",
     "created_at",
 )
+_COPY_SQL = f"COPY sensor_observation ({', '.join(_COLUMNS)}) FROM STDIN"
 
 
 def _sqlite_time(moment: datetime) -> str:
@@ -186,6 +190,18 @@ def _driver_params(row: ObservationRow, now: Any, sqlite: bool, instance_id: str
     )
 
 
+def _copy(connection: Connection, params: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the rows through ``COPY … FROM STDIN`` in the open transaction, 2–3× less
+    CPU than psycopg's pipelined executemany (one INSERT per row). COPY does not pass through
+    SQLAlchemy's statement events, so the transaction is marked as one that wrote, as the
+    platform's listener does for every other write (a request that wrote must commit)."""
+    note_write(connection, None, "COPY", None)
+    driver: Any = connection.connection.dbapi_connection  # psycopg's Connection
+    with driver.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+        for row in params:
+            copy.write_row(row)
+
+
 def append_observations(session: Session, rows: Sequence[ObservationRow]) -> int:
     """Appends the rows in bulk (one driver-level executemany per 5,000 rows on SQLite and
     PostgreSQL, a Core insert elsewhere); returns how many were stored."""
@@ -202,7 +218,10 @@ def append_observations(session: Session, rows: Sequence[ObservationRow]) -> int
         for start in range(0, len(rows), _CHUNK):
             part = rows[start : start + _CHUNK]
             params = [_driver_params(r, stamp, sqlite, i) for r, i in zip(part, instance_ids(len(part)), strict=True)]
-            connection.exec_driver_sql(statement, params)
+            if sqlite or len(params) < _COPY_FROM:
+                connection.exec_driver_sql(statement, params)
+            else:
+                _copy(connection, params)
             stored += len(params)
         return stored
     table = cast(Table, SensorObservation.__table__)
