@@ -26,6 +26,7 @@ from cityos.mobility.monitor.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/mobility", tags=["mobility"])
+# Path parameters carry the record's kind in their name (the permission matrix maps them by name).
 
 MSG_AT = N_("Give a time in ISO 8601, e.g. 2026-12-01T08:00:00+08:00.")
 
@@ -57,11 +58,11 @@ def vital_signs(
     return queries.vitals(session, actor, level=level, area=area, hours=hours)
 
 
-@router.get("/segments/{segment_id}", response_model=SegmentDetail)
+@router.get("/segments/{road_segment_id}", response_model=SegmentDetail)
 def segment(
-    segment_id: str, session: DbSession, actor: CurrentActor, hours: Annotated[int, Query()] = 24
+    road_segment_id: str, session: DbSession, actor: CurrentActor, hours: Annotated[int, Query()] = 24
 ) -> SegmentDetail:
-    view = queries.segment_detail(session, actor, segment_id=segment_id, hours=hours)
+    view = queries.segment_detail(session, actor, segment_id=road_segment_id, hours=hours)
     s = view.segment
     return SegmentDetail(
         network_code=view.network_code,
@@ -87,17 +88,19 @@ def create_corridor(body: CorridorCreate, session: DbSession, actor: CurrentActo
     return corridors.create_corridor(session, actor, data=body)
 
 
-@router.get("/corridors/{code}", response_model=CorridorRead)
-def get_corridor(code: str, session: DbSession, actor: CurrentActor) -> TrafficCorridor:
-    return corridors.get_corridor(session, actor, code)
+@router.get("/corridors/{corridor_code}", response_model=CorridorRead)
+def get_corridor(corridor_code: str, session: DbSession, actor: CurrentActor) -> TrafficCorridor:
+    return corridors.get_corridor(session, actor, corridor_code)
 
 
-@router.patch("/corridors/{code}", response_model=CorridorRead)
-def update_corridor(code: str, body: CorridorUpdate, session: DbSession, actor: CurrentActor) -> TrafficCorridor:
-    return corridors.update_corridor(session, actor, code=code, data=body)
+@router.patch("/corridors/{corridor_code}", response_model=CorridorRead)
+def update_corridor(
+    corridor_code: str, body: CorridorUpdate, session: DbSession, actor: CurrentActor
+) -> TrafficCorridor:
+    return corridors.update_corridor(session, actor, code=corridor_code, data=body)
 
 
-@router.delete("/corridors/{code}", status_code=204)
-def delete_corridor(code: str, session: DbSession, actor: CurrentActor) -> Response:
-    corridors.delete_corridor(session, actor, code=code)
+@router.delete("/corridors/{corridor_code}", status_code=204)
+def delete_corridor(corridor_code: str, session: DbSession, actor: CurrentActor) -> Response:
+    corridors.delete_corridor(session, actor, code=corridor_code)
     return Response(status_code=204)
