@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from cityos.mobility.indicators.config import state_name
 
 TTL = timedelta(minutes=15)
 FEED_LIMIT = 500
+CURSOR_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 
 MSG_CONGESTION = N_("{target}: {level}, {speed} km/h now. Consider another route.")
 MSG_CONGESTION_NO_SPEED = N_("{target}: {level}. Consider another route.")
@@ -131,18 +132,15 @@ class Feed:
 
 
 def _cursor(at: datetime) -> str:
-    return at.strftime("%Y%m%dT%H%M%S.%fZ")
+    return at.astimezone(UTC).strftime(CURSOR_FORMAT)
 
 
 def parse_cursor(text: str) -> datetime | None:
     """A cursor from ``feed`` (or an ISO 8601 time); None when it is neither."""
-    from datetime import UTC
-
-    for fmt in ("%Y%m%dT%H%M%S.%fZ",):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            pass
+    try:
+        return datetime.strptime(text, CURSOR_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        pass
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -157,8 +155,11 @@ def feed(session: Session, actor: Actor, *, since: datetime | None = None, now: 
     query = select(GuidanceMessage)
     if since is None:
         query = query.where(GuidanceMessage.expires_at > now, GuidanceMessage.issued_at <= now)
+        query = query.order_by(GuidanceMessage.issued_at, GuidanceMessage.id)
     else:
+        # In the order of change, so a client that follows the cursor through pages misses nothing.
         query = query.where(or_(GuidanceMessage.updated_at > since, GuidanceMessage.issued_at > since))
-    rows = list(session.scalars(query.order_by(GuidanceMessage.issued_at, GuidanceMessage.id).limit(FEED_LIMIT)))
+        query = query.order_by(GuidanceMessage.updated_at, GuidanceMessage.id)
+    rows = list(session.scalars(query.limit(FEED_LIMIT)))
     newest = max((m.updated_at for m in rows), default=since or now)
     return Feed(items=rows, cursor=_cursor(max(newest, since) if since else newest))
