@@ -102,6 +102,17 @@ def test_a_district_reader_sees_trips_touching_its_district(session: Session, cw
     assert sum(p.trips for p in analysis.od_matrix(session, other, day=DAY).pairs) == 5  # all but B → B
 
 
+def test_a_grid_reader_sees_the_trips_of_its_grid(session: Session, cw: CommuteWorld) -> None:
+    seed(session)
+    in_grid2 = (104.07, 30.05)
+    service.save_trips(session, pl.DataFrame([trip("g2", in_grid2, B)], schema=TRIP_COLUMNS))
+    grid2 = session.get(Region, cw.w.grid2.id)
+    assert grid2 is not None
+    reader = actor_for_account(session, make_account(session, roles=["department_staff"], scope=grid2))
+    m = analysis.od_matrix(session, reader, day=DAY)
+    assert [(p.origin, p.dest, p.trips) for p in m.pairs] == [(str(cw.w.district_a.id), str(cw.w.district_b.id), 1)]
+
+
 def test_bad_arguments_and_permissions(session: Session, cw: CommuteWorld) -> None:
     with pytest.raises(Invalid) as bad_peak:
         analysis.od_matrix(session, cw.operator, day=DAY, peak="noon")

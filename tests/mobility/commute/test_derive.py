@@ -107,7 +107,7 @@ def test_derive_trips_reads_probe_points_locates_and_stores_once(session: Sessio
     assert [t.mode for t in stored] == ["ridehail", "taxi"]
     taxi_trip = stored[1]
     assert taxi_trip.origin_district_id == cw.w.district_a.id  # starts at 104.06 in 甲区
-    assert taxi_trip.origin_path == cw.w.district_a.path
+    assert taxi_trip.origin_path == cw.w.grid2.path  # the deepest region there: it scopes the trip
     assert taxi_trip.segment_ids == ["s2", "s3", "s4", "s5"]
     assert len(taxi_trip.origin_h3) == 15
     again = service.derive_trips(session, start=start, end=end)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Depends, Query, UploadFile
 
+from cityos.core.actor import Actor
 from cityos.core.http import DbSession
 from cityos.core.i18n import translate
 from cityos.identity.deps import CurrentActor
@@ -28,6 +29,15 @@ from cityos.mobility.commute.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/mobility/commute", tags=["mobility"])
+
+
+def _manager(actor: CurrentActor) -> Actor:
+    # Checked as a dependency, so a caller without the permission hears 403 before a missing file's 422.
+    actor.require(service.MANAGE)
+    return actor
+
+
+Manager = Annotated[Actor, Depends(_manager)]
 
 Day = Annotated[date | None, Query(description="A local day (the city's time zone)")]
 Start = Annotated[datetime | None, Query(description="Range start (with day unset)")]
@@ -111,15 +121,14 @@ def trips(
 
 
 @router.post("/trips/import", response_model=ImportResult, status_code=201)
-def import_trips(body: TripImport, session: DbSession, actor: CurrentActor) -> ImportResult:
+def import_trips(body: TripImport, session: DbSession, actor: Manager) -> ImportResult:
     result = service.import_trips(session, actor, rows=body.records)
     return ImportResult(written=result.written, duplicates=result.duplicates)
 
 
 @router.post("/trips/import-file", response_model=ImportResult, status_code=201)
-def import_file(file: UploadFile, session: DbSession, actor: CurrentActor) -> ImportResult:
+def import_file(file: UploadFile, session: DbSession, actor: Manager) -> ImportResult:
     """A CSV or Parquet file of OD records (multipart field ``file``), checked as the JSON import."""
-    actor.require(service.MANAGE)
     rows = imports.read_bytes(file.file.read(imports.MAX_FILE_BYTES + 1), file.filename or "")
     result = service.import_trips(session, actor, rows=rows)
     return ImportResult(written=result.written, duplicates=result.duplicates)

@@ -2,8 +2,9 @@
 
 A trip is derived from a probe vehicle's trace (``source = "derived"``) or imported from an OD
 file such as a commute survey (``"imported"``). Both ends are located once, on write: the
-district (区) of the region tree that holds the point, its path (for data scope) and the H3
-cell (resolution 8), so the OD matrices group by plain columns.
+district (区) of the region tree that holds the point, the path of the deepest region holding
+it (for data scope: a street's or a grid's account sees the trips that start or end in its
+area) and the H3 cell (resolution 8), so the OD matrices group by plain columns.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class CommuteTrip(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     origin_district_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), nullable=True)
     dest_district_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), nullable=True)
-    origin_path: Mapped[str | None] = mapped_column(PathType, nullable=True)  # the origin district's path
+    origin_path: Mapped[str | None] = mapped_column(PathType, nullable=True)  # deepest region at the origin
     dest_path: Mapped[str | None] = mapped_column(PathType, nullable=True)
     origin_h3: Mapped[str] = mapped_column(String(16))
     dest_h3: Mapped[str] = mapped_column(String(16))

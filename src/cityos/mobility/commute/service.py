@@ -52,7 +52,8 @@ class DeriveResult:
 
 
 class DistrictLocator:
-    """The district (区) holding a point, through the places index; cached per deepest region."""
+    """Where a point lies: the deepest region holding it (whose path scopes the trip) and its
+    district (区), through the places index; cached per deepest region."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -62,15 +63,19 @@ class DistrictLocator:
         self._held: dict[int, Region] = {}
         self._name_of: dict[int, str] = {}
 
-    def district(self, lon: float, lat: float) -> Region | None:
+    def locate(self, lon: float, lat: float) -> tuple[Region | None, Region | None]:
+        """(the deepest region, its district); (None, None) outside the region tree."""
         try:
             region = places.locate(self.session, SYSTEM, lon=lon, lat=lat)
         except NotFound:
-            return None
+            return None, None
         if region.id not in self._district_of:
             self._held[region.id] = region
             self._district_of[region.id] = self._find(region)
-        return self._district_of[region.id]
+        return region, self._district_of[region.id]
+
+    def district(self, lon: float, lat: float) -> Region | None:
+        return self.locate(lon, lat)[1]
 
     def _find(self, region: Region) -> Region | None:
         return self._ancestor(region, RegionLevel.DISTRICT)
@@ -120,16 +125,16 @@ def save_trips(session: Session, trips: pl.DataFrame, *, progress: Progress | No
     for done, row in enumerate(df.iter_rows(named=True), start=1):
         if row["trip_key"] in existing:
             continue
-        origin = locator.district(row["origin_lon"], row["origin_lat"])
-        dest = locator.district(row["dest_lon"], row["dest_lat"])
+        o_place, origin = locator.locate(row["origin_lon"], row["origin_lat"])
+        d_place, dest = locator.locate(row["dest_lon"], row["dest_lat"])
         batch.append(
             {
                 **{c: row[c] for c in TRIP_COLUMNS if c != "segment_ids"},
                 "segment_ids": list(row["segment_ids"] or []),
                 "origin_district_id": origin.id if origin else None,
                 "dest_district_id": dest.id if dest else None,
-                "origin_path": origin.path if origin else None,
-                "dest_path": dest.path if dest else None,
+                "origin_path": o_place.path if o_place else None,
+                "dest_path": d_place.path if d_place else None,
                 "origin_h3": h3.latlng_to_cell(row["origin_lat"], row["origin_lon"], config.H3_RESOLUTION),
                 "dest_h3": h3.latlng_to_cell(row["dest_lat"], row["dest_lon"], config.H3_RESOLUTION),
             }
