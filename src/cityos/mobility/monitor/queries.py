@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from cityos.core.actor import Actor
 from cityos.core.errors import FieldError, Invalid, NotFound
 from cityos.core.i18n import N_
-from cityos.mobility.indicators.config import STATE_NAMES
 from cityos.mobility.monitor import areas, forecasts
 from cityos.mobility.monitor.models import LEVELS, MonitorCursor, SegmentState, TrafficCorridor, VitalSign
 from cityos.mobility.monitor.service import BIN, floor_bin
@@ -206,7 +205,3 @@ def segment_detail(
         mae = forecasts.errors(session, network_code=net.code, segment_id=segment_id, since=since)
     latest = forecasts.latest(session, network_code=net.code, segment_id=segment_id)
     return SegmentView(net.code, seg, history, latest, mae)
-
-
-def state_name(code: int | None) -> str:
-    return STATE_NAMES[code - 1] if code else ""

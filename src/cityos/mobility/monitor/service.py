@@ -75,10 +75,6 @@ def _network(session: Session, code: str | None) -> RoadNetwork | None:
     return network.active_network(session, code)
 
 
-def _utc(values: list[Any]) -> list[datetime]:
-    return [v.replace(tzinfo=UTC) if v.tzinfo is None else v for v in values]
-
-
 def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """Core executemany on the table: the ORM's bulk insert would split the rows into one
     statement per pattern of null columns (measured: 18,907 statements for 30,000 rows)."""
