@@ -92,6 +92,20 @@ def test_the_default_day_is_the_latest_trips(session: Session, cw: CommuteWorld)
     assert analysis.window(session).day == DAY + timedelta(days=1)
 
 
+def test_the_default_day_prefers_yesterday_to_a_day_not_over(session: Session, cw: CommuteWorld) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    today = now.astimezone(analysis.tz()).date()
+    today_start, _ = analysis.local_day(today)
+    rows = [trip("now", A, B, at=max(now - timedelta(minutes=40), today_start + timedelta(seconds=1)))]
+    service.save_trips(session, pl.DataFrame(rows, schema=TRIP_COLUMNS))
+    assert analysis.window(session).day == today  # nothing yesterday: today it is
+    start, _ = analysis.local_day(today - timedelta(days=1))
+    service.save_trips(session, pl.DataFrame([trip("yday", A, B, at=start + timedelta(hours=8))], schema=TRIP_COLUMNS))
+    assert analysis.window(session).day == today - timedelta(days=1)
+
+
 def test_a_district_reader_sees_trips_touching_its_district(session: Session, cw: CommuteWorld) -> None:
     seed(session)
     m = analysis.od_matrix(session, cw.reader, day=DAY, peak="all")

@@ -92,6 +92,20 @@ def local_day(day: date) -> tuple[datetime, datetime]:
     return start.astimezone(ZoneInfo("UTC")), (start + timedelta(days=1)).astimezone(ZoneInfo("UTC"))
 
 
+def default_day(session: Session) -> date:
+    """The local day of the latest trip; yesterday instead of a day not over yet, when it has trips
+    (a live feed's derived trips reach into today, whose peaks may not have come)."""
+    today = datetime.now(tz()).date()
+    latest = session.scalar(select(func.max(CommuteTrip.started_at)))
+    chosen = latest.astimezone(tz()).date() if latest else today
+    if chosen >= today:
+        s, e = local_day(today - timedelta(days=1))
+        q = select(CommuteTrip.id).where(CommuteTrip.started_at >= s, CommuteTrip.started_at < e).limit(1)
+        if session.scalar(q) is not None:
+            return today - timedelta(days=1)
+    return chosen
+
+
 def window(
     session: Session,
     *,
@@ -99,13 +113,12 @@ def window(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> Window:
-    """The UTC bounds of a local day or of [start, end); neither given: the local day of the latest trip."""
+    """The UTC bounds of a local day or of [start, end); neither given: ``default_day``."""
     if day is not None:
         s, e = local_day(day)
         return Window(s, e, day)
     if start is None and end is None:
-        latest = session.scalar(select(func.max(CommuteTrip.started_at)))
-        chosen = (latest.astimezone(tz()) if latest else datetime.now(tz())).date()
+        chosen = default_day(session)
         s, e = local_day(chosen)
         return Window(s, e, chosen)
     if start is None or end is None or end <= start or end - start > MAX_RANGE:
