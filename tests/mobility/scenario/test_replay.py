@@ -392,3 +392,31 @@ def test_an_unaligned_scenario_is_shifted_onto_whole_5_minutes() -> None:
     starts = {_ts(r) for r in loops}
     assert min(starts) == p.start
     assert all(ts.minute % 5 == 0 and ts.second == 0 and ts.microsecond == 0 for ts in starts)
+
+
+def test_in_process_the_replay_clock_is_the_ingest_clock_where_ingest_takes_one(
+    session: Session, tables: ScenarioTables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cityos.mobility.ingest import service as ingest
+
+    seen: list[datetime] = []
+    real = ingest.ingest
+
+    def with_clock(session: Session, actor: Any, *, now: datetime | None = None, **kw: Any) -> Any:
+        assert now is not None
+        seen.append(now)
+        return real(session, actor, **kw)
+
+    save_segments(session, "replay-grid", tables.segments)
+    ahead = datetime.now(UTC) + timedelta(hours=3)
+    p = replay.plan(tables, start=ahead, nav=False)
+    sender = replay.InProcessSender(session, compute=False)
+    monkeypatch.setattr(ingest, "ingest", with_clock)
+    assert replay.ingest_takes_now()
+    replay.run(p, sender, speed=100_000, clock=FakeClock())
+    assert seen
+    assert min(seen) >= p.start  # the simulated time of each batch, hours ahead of the wall clock
+    monkeypatch.setattr(ingest, "ingest", real)
+    if not replay.ingest_takes_now():  # without the clock, fixes that far ahead are refused
+        result = replay.run(p, sender, speed=100_000, clock=FakeClock())
+        assert result.reasons.get("future_time", 0) > 0
