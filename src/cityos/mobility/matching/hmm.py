@@ -106,7 +106,10 @@ def match(
         .when((pl.col("vehicle_id") == pl.col("vehicle_id").shift(1)) & (pl.col("_t") == pl.col("_t").shift(1)))
         .then(pl.lit(DUPLICATE_TS))
     )
-    df = df.with_columns(reason.alias("reason"))
+    # vehicles as consecutive integers (the frame is sorted by vehicle): NumPy compares ints,
+    # not Python strings, when it looks for the start of each trace
+    vcode = (pl.col("vehicle_id") != pl.col("vehicle_id").shift(1)).fill_null(True).cum_sum()
+    df = df.with_columns(reason.alias("reason"), vcode.alias("_v"))
 
     n = df.height
     seg_out = np.full(n, -1, dtype=np.int64)
@@ -114,9 +117,9 @@ def match(
     dist_out = np.full(n, np.nan)
     good = np.nonzero(df["reason"].is_null().to_numpy())[0]
     if len(good):
-        g = df[good]
+        g = df.select("_v", "_t", "lon", "lat", "speed", "heading")[good]
         x, y = index.projection.forward(g["lon"].to_numpy(), g["lat"].to_numpy())
-        pt, seg, off, dist, bear = index.candidates(x, y, cfg.radius_m, cfg.max_candidates)
+        pt, seg, off, dist, ux, uy = index.candidates(x, y, cfg.radius_m, cfg.max_candidates)
         has = np.zeros(len(g), dtype=bool)
         has[pt] = True
         # points without candidates leave the chain (reason no_candidate); the chain bridges them
@@ -129,25 +132,24 @@ def match(
             else _viterbi(
                 index,
                 cfg,
-                vehicle=g["vehicle_id"].to_numpy()[keep],
+                vehicle=g["_v"].to_numpy()[keep],
                 t=g["_t"].to_numpy()[keep],
                 x=x[keep],
                 y=y[keep],
                 speed=g["speed"].to_numpy()[keep],
                 heading=g["heading"].to_numpy()[keep],
-                cand=(remap[pt], seg, off, dist, bear),
+                cand=(remap[pt], seg, off, dist, ux, uy),
             )
         )
         cseg, coff, cdist = chosen
         rows = good[keep]
         seg_out[rows], off_out[rows], dist_out[rows] = cseg, coff, cdist
-        no_cand = good[~has]
-        df = df.with_columns(
-            pl.when(pl.int_range(pl.len()).is_in(pl.Series(no_cand, dtype=pl.Int64).implode()))
-            .then(pl.lit(NO_CANDIDATE))
-            .otherwise(pl.col("reason"))
-            .alias("reason")
-        )
+        if not has.all():
+            no_cand = np.zeros(n, dtype=bool)
+            no_cand[good[~has]] = True
+            df = df.with_columns(
+                pl.when(pl.Series(no_cand)).then(pl.lit(NO_CANDIDATE)).otherwise(pl.col("reason")).alias("reason")
+            )
     matched = seg_out >= 0
     ids = pl.Series("segment_id", index.segment_ids.tolist(), dtype=pl.Utf8)
     gathered = ids.gather(pl.Series(np.maximum(seg_out, 0)))
@@ -172,12 +174,6 @@ def _empty_choice() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
 
 
-def _angle_penalty(bearing: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """0 when aligned, 1 when opposite; 0 where the direction is unknown (NaN)."""
-    pen = (1.0 - np.cos(np.radians(bearing - direction))) / 2.0
-    return np.where(np.isfinite(pen), pen, 0.0)
-
-
 def _viterbi(
     index: SegmentIndex,
     cfg: MatchConfig,
@@ -188,88 +184,114 @@ def _viterbi(
     y: np.ndarray,
     speed: np.ndarray,
     heading: np.ndarray,
-    cand: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    cand: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, k = len(t), cfg.max_candidates
-    pt, seg, off, dist, bear = cand
+    pt, seg, off, dist, ux, uy = cand
     slot = np.arange(len(pt)) - np.searchsorted(pt, pt, side="left")
-    S = np.full((n, k), -1, dtype=np.int64)
-    OFF = np.zeros((n, k))
-    D = np.full((n, k), np.inf)
-    B = np.zeros((n, k))
-    S[pt, slot], OFF[pt, slot], D[pt, slot], B[pt, slot] = seg, off, dist, bear
+    flat = pt * k + slot
+    s_flat = np.full(n * k, -1, dtype=np.int32)
+    off_flat = np.zeros(n * k)
+    d_flat = np.full(n * k, np.inf)
+    s_flat[flat], off_flat[flat], d_flat[flat] = seg, off, dist
+    S, OFF, D = s_flat.reshape(n, k), off_flat.reshape(n, k), d_flat.reshape(n, k)
 
     # chain boundaries: new vehicle, long silence or a jump beyond the routing bound
     newveh = np.ones(n, dtype=bool)
     newveh[1:] = vehicle[1:] != vehicle[:-1]
+    ddx, ddy = np.diff(x), np.diff(y)
+    step = np.hypot(ddx, ddy)
     gc = np.zeros(n)
-    gc[1:] = np.hypot(x[1:] - x[:-1], y[1:] - y[:-1])
+    gc[1:] = step
     dt = np.zeros(n)
-    dt[1:] = t[1:] - t[:-1]
+    dt[1:] = np.diff(t)
     brk = newveh | (dt > cfg.max_gap_s) | (gc > cfg.max_route_m)
 
-    # movement bearing towards the next point of the same vehicle, when it moved clearly
-    mdir = np.full(n, np.nan)
-    nxt_ok = ~newveh[1:]
-    step = np.hypot(x[1:] - x[:-1], y[1:] - y[:-1])
-    far = nxt_ok & (step > 3 * cfg.sigma_m)
-    mdir[:-1][far] = np.degrees(np.arctan2(x[1:] - x[:-1], y[1:] - y[:-1]))[far] % 360.0
+    # Direction penalty w·(1 − cos(bearing − direction))/2, with cos as the dot product of unit
+    # vectors: the candidate's (from the index) and the point's — its heading when it reports one
+    # and moves, else the bearing of its movement to the next point when that is clear. Each
+    # point gets at most one of the two; w is 0 where neither is known.
+    hx, hy, w = np.zeros(n), np.zeros(n), np.zeros(n)
+    far = np.zeros(n, dtype=bool)
+    far[:-1] = ~newveh[1:] & (step > 3 * cfg.sigma_m)
+    with_m = far & ~np.isfinite(heading)
+    mv = np.flatnonzero(with_m)
+    hx[mv], hy[mv], w[mv] = ddx[mv] / step[mv], ddy[mv] / step[mv], cfg.movement_weight
     moving = ~(speed < cfg.moving_speed_ms)  # NaN speed (unknown) counts as moving
-    hdg = np.where(moving, heading, np.nan)
-    emit = -0.5 * (D / cfg.sigma_m) ** 2
-    # each point gets at most one direction penalty: its heading when it reports one, else
-    # the movement bearing (computed only on the rows that need it)
-    with_h = np.flatnonzero(np.isfinite(hdg))
-    emit[with_h] -= cfg.heading_weight * _angle_penalty(B[with_h], hdg[with_h, None])
-    with_m = np.flatnonzero(~np.isfinite(heading) & np.isfinite(mdir))
-    emit[with_m] -= cfg.movement_weight * _angle_penalty(B[with_m], mdir[with_m, None])
+    hd = np.flatnonzero(moving & np.isfinite(heading))
+    rad = np.radians(heading[hd])
+    hx[hd], hy[hd], w[hd] = np.sin(rad), np.cos(rad), cfg.heading_weight
+    dot = np.zeros(n * k)
+    dot[flat] = ux * hx[pt] + uy * hy[pt]
+    emit = -0.5 * (D / cfg.sigma_m) ** 2 - (0.5 * w)[:, None] * (1.0 - dot.reshape(n, k))
     emit[S < 0] = -np.inf
 
-    # position of each point inside its vehicle's trace -> one Viterbi step per position
-    vstart = np.maximum.accumulate(np.where(newveh, np.arange(n), 0))
-    pos = np.arange(n) - vstart
-    order = np.argsort(pos, kind="stable")
-    bounds = np.searchsorted(pos[order], np.arange(pos.max() + 2))
-    emit = emit.astype(np.float32)
-    score = np.full((n, k), -np.inf, dtype=np.float32)
-    back = np.full((n, k), -1, dtype=np.int64)
-    first = order[bounds[0] : bounds[1]]
-    score[first] = emit[first]
-    for step_i in range(1, len(bounds) - 1):
-        q = order[bounds[step_i] : bounds[step_i + 1]]
-        cont = q[~brk[q]]
-        score[q[brk[q]]] = emit[q[brk[q]]]
-        if len(cont) == 0:
-            continue
-        p = cont - 1
-        trans = _transition(index, cfg, S[p], OFF[p], S[cont], OFF[cont], gc[cont])
-        tot = trans + score[p][:, None, :]  # [m, b, a]
-        best = np.argmax(tot, axis=2)
-        val = np.take_along_axis(tot, best[:, :, None], axis=2)[:, :, 0] + emit[cont]
-        dead = ~np.isfinite(val).any(axis=1)  # HMM break: no candidate pair connects
-        val[dead] = emit[cont[dead]]
-        best[dead] = -1
-        val -= np.max(val, axis=1, keepdims=True)  # keeps scores bounded over long traces
-        score[cont], back[cont] = val, best
-
-    # backtrack every trace at once, from each trace's last point
-    choice = np.full(n, -1, dtype=np.int64)
-    last = np.ones(n, dtype=bool)
-    last[:-1] = newveh[1:]
-    for step_i in range(len(bounds) - 2, -1, -1):
-        q = order[bounds[step_i] : bounds[step_i + 1]]
-        c = np.where(last[q], np.argmax(score[q], axis=1), choice[q])
-        choice[q] = c
-        has_prev = pos[q] > 0
-        qp = q[has_prev]
-        if len(qp) == 0:
-            continue
-        prev = back[qp, c[has_prev]]
-        restart = (prev < 0) | brk[qp]
-        prev = np.where(restart, np.argmax(score[qp - 1], axis=1), prev)
-        choice[qp - 1] = prev
+    choice = _forward_backward(index, cfg, newveh, brk, S, OFF.astype(np.float32), emit, gc.astype(np.float32))
     rows = np.arange(n)
     return S[rows, choice], OFF[rows, choice], np.where(np.isfinite(D[rows, choice]), D[rows, choice], np.nan)
+
+
+def _forward_backward(
+    index: SegmentIndex,
+    cfg: MatchConfig,
+    newveh: np.ndarray,
+    brk: np.ndarray,
+    S: np.ndarray,
+    OFF: np.ndarray,
+    emit: np.ndarray,
+    gc: np.ndarray,
+) -> np.ndarray:
+    """Viterbi over every trace at once; the chosen candidate slot per point (input order).
+
+    The points are laid out step-major with the traces sorted longest first: step i of the
+    traces still running is then one contiguous block whose first m rows follow, row by row,
+    the first m rows of step i − 1's block. Each step is slices, not gathers.
+    """
+    n = len(newveh)
+    starts = np.flatnonzero(newveh)
+    lengths = np.diff(np.append(starts, n))
+    rank = np.empty(len(starts), dtype=np.int64)
+    rank[np.argsort(-lengths, kind="stable")] = np.arange(len(starts))
+    trace = np.cumsum(newveh) - 1
+    pos = np.arange(n) - starts[trace]
+    perm = np.lexsort((rank[trace], pos))  # step-major, longest trace first within a step
+    bounds = np.searchsorted(pos[perm], np.arange(int(lengths.max()) + 1))
+    bounds = np.append(bounds, n)
+    Sp, Op, Ep = S[perm], OFF[perm], emit.astype(np.float32)[perm]
+    Bp, Gp = brk[perm], gc[perm]
+
+    score = np.empty_like(Ep)
+    back = np.full(Ep.shape, -1, dtype=np.int8)
+    score[bounds[0] : bounds[1]] = Ep[bounds[0] : bounds[1]]
+    for i in range(1, len(bounds) - 1):
+        lo, hi = bounds[i], bounds[i + 1]
+        plo = bounds[i - 1]
+        cur, prev = slice(lo, hi), slice(plo, plo + hi - lo)
+        tot = _transition(index, cfg, Sp[prev], Op[prev], Sp[cur], Op[cur], Gp[cur])
+        tot += score[prev][:, None, :]  # [m, b, a]
+        best = np.argmax(tot, axis=2)
+        val = np.take_along_axis(tot, best[:, :, None], axis=2)[:, :, 0] + Ep[cur]
+        # a chain break, or no candidate pair that connects (an HMM break): start afresh
+        restart = Bp[cur] | ~np.isfinite(val).any(axis=1)
+        val[restart] = Ep[cur][restart]
+        best[restart] = -1
+        val -= np.max(val, axis=1, keepdims=True)  # keeps scores bounded over long traces
+        score[cur], back[cur] = val, best
+
+    # backtrack every trace at once: a trace's last point takes its best slot, every other
+    # point the slot its successor's back pointer names (its best where the chain broke)
+    choice = np.empty(n, dtype=np.int64)
+    follow = np.empty(0, dtype=np.int64)
+    for i in range(len(bounds) - 2, -1, -1):
+        lo, hi = bounds[i], bounds[i + 1]
+        c = np.argmax(score[lo:hi], axis=1)
+        c[: len(follow)] = np.where(follow >= 0, follow, c[: len(follow)])
+        choice[lo:hi] = c
+        ptr = back[lo:hi][np.arange(hi - lo), c].astype(np.int64)
+        follow = np.where(Bp[lo:hi], -1, ptr)
+    out = np.empty(n, dtype=np.int64)
+    out[perm] = choice
+    return out
 
 
 def _transition(
@@ -281,24 +303,28 @@ def _transition(
     ob: np.ndarray,
     gc: np.ndarray,
 ) -> np.ndarray:
-    """log transition [m, K_b, K_a] (float32) from candidates (sa, oa) to (sb, ob).
+    """log transition [m, K_b, K_a] (float32) from candidates (sa, oa) to (sb, ob); offsets and
+    the straight-line distance ``gc`` in float32.
 
     The "from" candidate is the last axis so that Viterbi's max runs over contiguous memory.
     Padding slots (segment -1) get arbitrary finite values here: their score and emission are
     -inf already, which keeps them out of every maximum.
     """
     a, b = np.maximum(sa, 0), np.maximum(sb, 0)
-    oa32, ob32 = oa.astype(np.float32), ob.astype(np.float32)
-    rem_a = (index.seg_len[a] - oa).astype(np.float32)  # metres left on the first segment
-    via = index.segment_via(a[:, None, :], b[:, :, None])
-    step = ob32[:, :, None] - oa32[:, None, :]
-    same = sb[:, :, None] == sa[:, None, :]
-    route = rem_a[:, None, :] + via + ob32[:, :, None]
-    # on one segment: forward (or backward within the noise tolerance) is the distance moved;
-    # farther backward is read as reversing on the spot, charged like two U-turns
-    route = np.where(same, np.where(step >= -cfg.back_tolerance_m, np.maximum(step, 0.0), -step), route)
-    route = np.where(same & (step < -cfg.back_tolerance_m), route + 2 * index.uturn_penalty_m, route)
-    route -= gc.astype(np.float32)[:, None, None]
+    # route = rest of segment a + a→b over the graph + offset on b; minus the straight line
+    lead = index.seg_len32[a] - oa - gc[:, None]  # [m, K_a]
+    route = index.segment_via(a[:, None, :], b[:, :, None])  # [m, K_b, K_a]
+    route += lead[:, None, :]
+    route += ob[:, :, None]
+    # On one segment (at most one "from" candidate per "to" candidate, so few pairs): forward,
+    # or backward within the noise tolerance, is the distance moved; farther backward is read
+    # as reversing on the spot, charged like two U-turns.
+    i, jb, ja = np.nonzero((sb[:, :, None] == sa[:, None, :]) & (sb[:, :, None] >= 0))
+    if len(i):
+        moved = ob[i, jb] - oa[i, ja]
+        back = moved < -cfg.back_tolerance_m
+        along = np.where(back, -moved + np.float32(2 * index.uturn_penalty_m), np.maximum(moved, np.float32(0.0)))
+        route[i, jb, ja] = along - gc[i]
     np.abs(route, out=route)
     route *= np.float32(-1.0 / cfg.beta_m)
-    return np.asarray(route, dtype=np.float32)
+    return route

@@ -53,6 +53,7 @@ class SegmentIndex:
     seg_from: np.ndarray  # int32 node index
     seg_to: np.ndarray
     seg_len: np.ndarray  # polyline length in projected metres (offsets are measured on it)
+    seg_len32: np.ndarray  # the same in float32, for the transition kernel
     # pieces = straight sub-lines between consecutive vertices
     piece_seg: np.ndarray
     piece_ax: np.ndarray
@@ -60,8 +61,11 @@ class SegmentIndex:
     piece_dx: np.ndarray
     piece_dy: np.ndarray
     piece_len: np.ndarray
+    piece_inv_len2: np.ndarray  # 1 / length² (0 for a zero-length piece: its foot is its start)
     piece_start: np.ndarray  # offset of the piece's first vertex along its segment
     piece_bearing: np.ndarray  # compass degrees (0 = north, clockwise)
+    piece_ux: np.ndarray  # unit direction (east, north): the direction penalty is a dot product
+    piece_uy: np.ndarray
     cell_m: float
     radius_m: float
     piece_count: np.ndarray  # pieces per segment
@@ -148,14 +152,18 @@ class SegmentIndex:
             seg_from=seg_from,
             seg_to=seg_to,
             seg_len=seg_len,
+            seg_len32=seg_len.astype(np.float32),
             piece_seg=piece_seg,
             piece_ax=ax,
             piece_ay=ay,
             piece_dx=dx,
             piece_dy=dy,
             piece_len=plen,
+            piece_inv_len2=np.divide(1.0, plen * plen, out=np.zeros_like(plen), where=plen > 0),
             piece_start=piece_start,
             piece_bearing=bearing,
+            piece_ux=np.divide(dx, plen, out=np.zeros_like(dx), where=plen > 0),
+            piece_uy=np.divide(dy, plen, out=np.zeros_like(dy), where=plen > 0),
             cell_m=cell,
             radius_m=float(radius_m),
             piece_count=np.bincount(piece_seg, minlength=nseg),
@@ -190,11 +198,12 @@ class SegmentIndex:
     # ------------------------------------------------------------------ queries
     def candidates(
         self, x: np.ndarray, y: np.ndarray, radius_m: float, k: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Up to ``k`` nearest segments per point within ``radius_m``.
 
-        Returns flat arrays (point, segment, offset_m, distance_m, bearing) sorted by point then
-        distance; a segment appears once per point (its nearest piece).
+        Returns flat arrays (point, segment, offset_m, distance_m, ux, uy) sorted by point then
+        distance, (ux, uy) being the unit direction of the nearest piece; a segment appears once
+        per point (its nearest piece).
         """
         radius_m = min(radius_m, self.radius_m)  # the grid only guarantees the build radius
         keys = _cell_key(np.floor(x / self.cell_m).astype(np.int64), np.floor(y / self.cell_m).astype(np.int64))
@@ -206,11 +215,21 @@ class SegmentIndex:
         pt = np.repeat(np.arange(len(x)), n)
         j = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
         pc = self.cell_pieces[np.repeat(lo, n) + j]
-        # perpendicular projection onto each piece
-        px, py = x[pt] - self.piece_ax[pc], y[pt] - self.piece_ay[pc]
-        dx, dy, plen = self.piece_dx[pc], self.piece_dy[pc], self.piece_len[pc]
-        t = np.clip((px * dx + py * dy) / np.maximum(plen * plen, 1e-12), 0.0, 1.0)
-        dist = np.hypot(px - t * dx, py - t * dy)
+        # perpendicular projection onto each piece (in place: few fresh temporaries per pair)
+        px = x[pt]
+        px -= self.piece_ax[pc]
+        py = y[pt]
+        py -= self.piece_ay[pc]
+        dx, dy = self.piece_dx[pc], self.piece_dy[pc]
+        t = px * dx
+        t += py * dy
+        t *= self.piece_inv_len2[pc]
+        np.clip(t, 0.0, 1.0, out=t)
+        dx *= t
+        px -= dx
+        dy *= t
+        py -= dy
+        dist = np.hypot(px, py, out=px)
         keep = dist <= radius_m
         pt, pc, t, dist = pt[keep], pc[keep], t[keep], dist[keep]
         seg = self.piece_seg[pc]
@@ -235,7 +254,7 @@ class SegmentIndex:
         keep = rank < k
         pt, pc, t, dist, seg = pt[keep], pc[keep], t[keep], dist[keep], seg[keep]
         offset = self.piece_start[pc] + t * self.piece_len[pc]
-        return pt, seg, offset, dist, self.piece_bearing[pc]
+        return pt, seg, offset, dist, self.piece_ux[pc], self.piece_uy[pc]
 
     def segment_via(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """Metres (float32) from the end of segment ``src`` to the start of segment ``dst`` over
@@ -253,7 +272,10 @@ class SegmentIndex:
                 # row a holds len(path from a's end to b's end); the start of b is len(b) earlier
                 full = dijkstra(self._graph, directed=True, limit=self.max_route_m + self.seg_len.max())
                 self._dense = (full - self.seg_len[None, :]).astype(np.float32)
-            return np.asarray(self._dense[src, dst], dtype=np.float32)
+            # one flat gather (int32 positions: at most DENSE_SEGMENTS² < 2³¹)
+            nseg = np.int32(len(self.seg_len))
+            flat = np.asarray(src, dtype=np.int32) * nseg + np.asarray(dst, dtype=np.int32)
+            return np.take(self._dense.reshape(-1), flat)
         src_b, dst_b = np.broadcast_arrays(src, dst)
         flat_src, flat_dst = src_b.ravel(), dst_b.ravel()
         if len(flat_src) == 0:
