@@ -22,6 +22,11 @@ from tests.matrix_parts import (
     hub_ingest,
     licences,
     mobility_alerts,
+    mobility_commute,
+    mobility_hubs,
+    mobility_ingest,
+    mobility_monitor,
+    mobility_transit,
     proactive,
 )
 
@@ -43,5 +48,10 @@ PARTS: tuple[ModuleType, ...] = (
     hub_ingest,
     hub_catalogue,
     hub_apps,
+    mobility_ingest,
+    mobility_monitor,
     mobility_alerts,
+    mobility_transit,
+    mobility_hubs,
+    mobility_commute,
 )
