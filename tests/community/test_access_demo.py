@@ -52,7 +52,7 @@ def test_seed_one_estate_quickly_and_once(session: Session) -> None:
 def test_demo_city_estate_has_passes_and_gates(session_factory: sessionmaker[Session], session: Session) -> None:
     from cityos.demo.generator import generate
 
-    summary = generate(session_factory, size="tiny")
+    summary = generate(session_factory, size="tiny", traffic=False)
     assert "access" in summary.community_seeded
     assert "access" not in summary.community_failed
     estate_ids = set(session.scalars(select(Device.region_id).where(Device.kind == "gate")))

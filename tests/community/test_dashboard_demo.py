@@ -14,7 +14,7 @@ from cityos.places.models import Region
 
 
 def test_demo_community_sign_ins_and_seeds(session_factory: sessionmaker[Session], session: Session) -> None:
-    summary = generate(session_factory, size="tiny")
+    summary = generate(session_factory, size="tiny", traffic=False)
     assert summary.community_failed == []
     assert set(summary.community_seeded) <= set(COMMUNITY_PARTS)
     accounts = {a.username: a for a in session.scalars(select(Account))}

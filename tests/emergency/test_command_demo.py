@@ -16,7 +16,7 @@ from cityos.places.models import Region
 def test_demo_volunteer_leads_the_demo_residents_building(
     session_factory: sessionmaker[Session], session: Session
 ) -> None:
-    generate(session_factory, size="tiny")
+    generate(session_factory, size="tiny", traffic=False)
     accounts = {a.username: a for a in session.scalars(select(Account))}
     volunteer, resident, prop = accounts["demo-volunteer"], accounts["demo-resident"], accounts["demo-property"]
     roles = session.scalars(select(AccountRole.role).where(AccountRole.account_id == volunteer.id)).all()

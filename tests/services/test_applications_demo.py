@@ -17,7 +17,7 @@ def test_demo_has_service_accounts_and_resident_credentials(
 ) -> None:
     licences.install(session)
     session.commit()
-    generate(session_factory, size="tiny")
+    generate(session_factory, size="tiny", traffic=False)
     accounts = {a.username: a for a in session.scalars(select(Account))}
     mzj = session.get(Department, accounts["demo-mzj"].department_id)
     jtj = session.get(Department, accounts["demo-jtj"].department_id)

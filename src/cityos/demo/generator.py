@@ -127,8 +127,10 @@ def generate(
     progress: Progress | None = None,
     divisions_dir: Path | None = None,
     pii_sink: PiiSink | None = None,
+    traffic: bool = True,
 ) -> DemoSummary:
     """Generate the demo city (committing district by district) and return what was made.
+    ``traffic=False`` leaves out 智慧出行 (a road network and its day of traffic: the heaviest part).
 
     ``pii_sink`` receives every plaintext identity number and phone generated; it exists for
     the leak test and must not be used to print or store them.
@@ -147,6 +149,7 @@ def generate(
         spec = SIZES[size]
         city = _real_divisions(session, spec, city_code, divisions_dir or get_settings().divisions_dir, report)
         gen = _Generator(session, spec, seed, city_code, report, pii_sink)
+        gen.mobility_parts = MOBILITY_PARTS if traffic else ()
         gen.run(city)
         summary = gen.summary(size)
     summary.seconds = round(time.perf_counter() - started, 2)
@@ -240,6 +243,7 @@ class _Generator:
         self.hub_failed: list[str] = []
         self.mobility_seeded: list[str] = []
         self.mobility_failed: list[str] = []
+        self.mobility_parts: tuple[str, ...] = MOBILITY_PARTS
         self.city_id: int | None = None
 
     # stages -----------------------------------------------------------------
@@ -331,8 +335,7 @@ class _Generator:
         self.community_failed += failed
 
     def _hub_demo(self) -> None:
-        """数据中台: each part's demo records (``hub/<part>/demo.py``): devices with readings around
-        the demo estate, datasets of the demo departments with a grant, light apps."""
+        """数据中台 and 智慧出行: each part's demo records (``hub/<part>/demo.py``, ``mobility/<part>/demo.py``)."""
         city = self.session.get(Region, self.city_id) if self.city_id is not None else None
         if city is None:
             return
@@ -342,11 +345,9 @@ class _Generator:
         hub_setup.install(self.session)
         self.session.flush()
         seeded, failed = seed_parts(self.session, self.progress, "hub", HUB_PARTS, self.seed, city=city, estate=estate)
-        self.hub_seeded += seeded
-        self.hub_failed += failed
-        seeded, failed = seed_parts(self.session, self.progress, "mobility", MOBILITY_PARTS, self.seed, city=city)
-        self.mobility_seeded += seeded
-        self.mobility_failed += failed
+        self.hub_seeded, self.hub_failed = self.hub_seeded + seeded, self.hub_failed + failed
+        seeded, failed = seed_parts(self.session, self.progress, "mobility", self.mobility_parts, self.seed, city=city)
+        self.mobility_seeded, self.mobility_failed = self.mobility_seeded + seeded, self.mobility_failed + failed
 
     def _city_geometry(self, city: CityDivisions) -> list[Polygon]:
         n = len(city.districts)
