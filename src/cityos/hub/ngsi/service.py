@@ -454,14 +454,15 @@ def save_many(session: Session, saved: Iterable[tuple[Stored, datetime, bool]]) 
 
 def load_many(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Stored]:
     """The stored entities of several (tenant, entity id) pairs, one SELECT per tenant (locked
-    for the update on PostgreSQL, in id order so that two writers never wait on each other)."""
+    for the update on PostgreSQL, tenants by name and rows by id, so that two writers lock in
+    the same order)."""
     wanted: dict[str, set[str]] = {}
     for tenant, entity_id in keys:
         wanted.setdefault(tenant, set()).add(entity_id)
     locked = session.get_bind().dialect.name == "postgresql"
     out: dict[tuple[str, str], Stored] = {}
     connection = session.connection()
-    for tenant, ids in wanted.items():
+    for tenant, ids in sorted(wanted.items()):  # one lock order for every writer
         params = {"t": tenant, "ids": sorted(ids)}
         for pk, entity_id, type_iri, data in connection.execute(
             _SELECT_MANY_LOCKED if locked else _SELECT_MANY, params
