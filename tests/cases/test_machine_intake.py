@@ -16,8 +16,10 @@ from cityos.cases.events import DeviceAlarm
 from cityos.cases.models import Case
 from cityos.core import bus
 from cityos.core.actor import SYSTEM
+from cityos.core.errors import NotFound
 from cityos.core.runtime import Runtime
 from cityos.identity import accounts, tokens
+from cityos.identity.deps import actor_for_account
 from cityos.places import index
 from cityos.registry import subscribe_all
 from tests.factories import World, bearer, make_account, make_world
@@ -133,6 +135,20 @@ def test_traffic_case_is_dispatched_to_the_traffic_police_at_once(session: Sessi
         lat=30.05,
     )
     assert (again.id, created_again) == (case.id, False)
+    # The TOCC's duty officer follows the traffic cases of the city, and only those.
+    operator = actor_for_account(session, make_account(session, roles=["traffic_operator"], scope=world.city))
+    assert cases.get_case(session, operator, case.id).id == case.id
+    lamp, _ = cases.machine_report(
+        session,
+        source="device",
+        external_ref="lamp-1",
+        category_code="component.01.01",
+        title="路灯",
+        lon=104.02,
+        lat=30.05,
+    )
+    with pytest.raises(NotFound):
+        cases.get_case(session, operator, lamp.id)
 
 
 def test_traffic_case_without_a_responsible_department_waits_filed(session: Session, world: World) -> None:
@@ -150,7 +166,5 @@ def test_traffic_case_without_a_responsible_department_waits_filed(session: Sess
 
 
 def _staff(session: Session, world: World, department_id: int):  # type: ignore[no-untyped-def]
-    from cityos.identity.deps import actor_for_account
-
     account = make_account(session, roles=["department_staff"], scope=world.district_a, department_id=department_id)
     return actor_for_account(session, account)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.cases.events import CaseBadlyRated, CaseReported
@@ -269,12 +269,19 @@ def report(
 AREA_ROLES = frozenset({"grid_worker", "dispatcher", "commander", "admin", "property_manager"})
 
 
+TRAFFIC_CATEGORY = "event.09"  # 道路交通运行: the cases the traffic monitor's alerts open
+
+
 def case_query(actor: Actor) -> Select[Case]:
     """The cases ``actor`` may see: their area's (area roles), those dispatched to their
-    department (department staff), and their own reports."""
+    department (department staff), the traffic cases of their area (the TOCC's duty officer, who
+    checks and closes them), and their own reports."""
     conditions = []
     if "*" in actor.permissions or (actor.can("case:read") and actor.roles & AREA_ROLES):
         conditions.append(subtree_clause(Case.region_path, actor.scope_path))
+    if "traffic_operator" in actor.roles and actor.can("case:read"):
+        traffic = or_(Case.category_code == TRAFFIC_CATEGORY, Case.category_code.startswith(TRAFFIC_CATEGORY + "."))
+        conditions.append(and_(subtree_clause(Case.region_path, actor.scope_path), traffic))
     if "department_staff" in actor.roles and actor.department_id is not None:
         conditions.append(Case.department_id == actor.department_id)
     if actor.account_id is not None:
