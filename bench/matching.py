@@ -6,6 +6,8 @@ prints points/s and the share of moving points (speed > 1 m/s, off junction-inte
 matched to their true edge.
 
     nice -n 10 .venv/bin/python bench/matching.py --grid 14 --trips 18000   # >= 500k points
+    nice -n 10 .venv/bin/python bench/matching.py --grid 10 --trips 5500    # 360 edges, 552k points
+                                                                            # (a third of the SUMO time)
     nice -n 10 .venv/bin/python bench/matching.py --grid 6 --trips 600      # smoke
 """
 
