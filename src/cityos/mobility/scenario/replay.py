@@ -16,7 +16,6 @@ monitor sees as congestion and the alert rules turn into an alert.
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -367,15 +366,6 @@ def _result(report: Any) -> SendResult:
     )
 
 
-def ingest_takes_now() -> bool:
-    """Whether the ingest service takes the validation clock ``now`` (requested from ingest:
-    without it, records more than its tolerance ahead of the wall clock are quarantined as
-    ``future_time``, so a replay started ``now`` at N× only keeps its first minutes)."""
-    from cityos.mobility.ingest import service as ingest
-
-    return "now" in inspect.signature(ingest.ingest).parameters
-
-
 class InProcessSender:
     """Through the ingest service on this process's database, one commit per request, and the
     monitor's bins computed after each simulated 5 minutes (``compute``), so the board shows
@@ -407,10 +397,8 @@ class InProcessSender:
     def send(self, source: str, records: list[dict[str, Any]], *, at: datetime) -> SendResult:
         from cityos.mobility.ingest import service as ingest
 
-        extra: dict[str, Any] = {}
-        if ingest_takes_now():
-            # In-process, the replay is the clock: a record is "from the future" only beyond it.
-            extra["now"] = max(at, datetime.now(UTC))
+        # In-process, the replay is the clock: a record is "from the future" only beyond it.
+        extra: dict[str, Any] = {"now": max(at, datetime.now(UTC))}
         report = ingest.ingest(
             self.session,
             self.actor,
