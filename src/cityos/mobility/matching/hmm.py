@@ -254,9 +254,13 @@ def _forward_backward(
     rank[np.argsort(-lengths, kind="stable")] = np.arange(len(starts))
     trace = np.cumsum(newveh) - 1
     pos = np.arange(n) - starts[trace]
-    perm = np.lexsort((rank[trace], pos))  # step-major, longest trace first within a step
-    bounds = np.searchsorted(pos[perm], np.arange(int(lengths.max()) + 1))
-    bounds = np.append(bounds, n)
+    # step i holds the traces longer than i, which are ranks 0 .. m_i − 1: a point's place in
+    # the step-major order is its step's first row plus its trace's rank (no sort needed)
+    active = np.bincount(np.minimum(lengths, lengths.max()), minlength=int(lengths.max()) + 1)
+    m = len(starts) - np.cumsum(active)[:-1]  # m[i] = traces longer than i
+    bounds = np.concatenate([[0], np.cumsum(m)])
+    perm = np.empty(n, dtype=np.int64)
+    perm[bounds[pos] + rank[trace]] = np.arange(n)
     Sp, Op, Ep = S[perm], OFF[perm], emit.astype(np.float32)[perm]
     Bp, Gp = brk[perm], gc[perm]
 
