@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from cityos.core.errors import Invalid
+from cityos.mobility.network import proj
 from cityos.mobility.network.geojson import read_geojson
 from cityos.mobility.network.proj import net_projection, utm_forward, utm_inverse, utm_zone
 from cityos.mobility.network.sumo_net import read_sumo_net, road_class_for
@@ -13,7 +14,7 @@ from cityos.mobility.network.sumo_net import read_sumo_net, road_class_for
 TINY = Path(__file__).parent / "data" / "tiny.net.xml"
 
 
-def test_utm_against_known_point_and_round_trip() -> None:
+def test_utm_against_known_point_and_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
     # On the central meridian of zone 48 at 30°N: E 500 000, N = k0 × meridian arc (3 318 785.35 m).
     e, n = utm_forward(np.array([105.0]), np.array([30.0]), 48)
     assert e[0] == pytest.approx(500_000.0, abs=1e-6)
@@ -24,6 +25,14 @@ def test_utm_against_known_point_and_round_trip() -> None:
     assert np.allclose(back[0], lon, atol=1e-8)
     assert np.allclose(back[1], lat, atol=1e-8)
     assert utm_zone(104.066) == 48
+    # Other projections go through pyproj (installed with gtfs-kit) …
+    lcc = net_projection("100,50", "+proj=lcc +lat_1=25 +lat_2=35 +lat_0=30 +lon_0=104 +datum=WGS84")
+    x, y = lcc.xy(lon, lat)
+    back_lon, back_lat = lcc.lonlat(x, y)
+    assert np.allclose(back_lon, lon, atol=1e-8)
+    assert np.allclose(back_lat, lat, atol=1e-8)
+    # … and without it only UTM is built in.
+    monkeypatch.setattr(proj, "_pyproj_pair", lambda _: None)
     with pytest.raises(Invalid, match="pyproj"):
         net_projection("0,0", "+proj=lcc +lat_1=30")
 
