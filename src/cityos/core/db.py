@@ -122,6 +122,12 @@ def _note_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> 
         conn.info[_WROTE] = True
 
 
+def note_write(conn: Connection) -> None:
+    """Marks the open transaction as one that wrote, for writes that bypass the statement events
+    (psycopg ``COPY``), so the request commits it."""
+    conn.info[_WROTE] = True
+
+
 def only_read(session: Session) -> bool:
     """True when the session's open transaction (if any) has executed nothing but reads, so
     ending it cannot lose a write."""

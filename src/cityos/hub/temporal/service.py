@@ -22,8 +22,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from cityos.core.db import _note_write as note_write  # the write marker; see _copy
-from cityos.core.db import utcnow
+from cityos.core.db import note_write, utcnow
 from cityos.hub.ngsi.changes import EntityChange
 from cityos.hub.temporal.models import SensorObservation
 
@@ -195,7 +194,7 @@ def _copy(connection: Connection, params: list[tuple[Any, ...]]) -> None:
     CPU than psycopg's pipelined executemany (one INSERT per row). COPY does not pass through
     SQLAlchemy's statement events, so the transaction is marked as one that wrote, as the
     platform's listener does for every other write (a request that wrote must commit)."""
-    note_write(connection, None, "COPY", None)
+    note_write(connection)
     driver: Any = connection.connection.dbapi_connection  # psycopg's Connection
     with driver.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
         for row in params:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityos.core.actor import SYSTEM
 from cityos.core.bus import Bus
-from cityos.core.db import utcnow
+from cityos.core.db import take_write_lock, utcnow
 from cityos.core.settings import get_settings
 from cityos.hub.events import TrafficObserved
 from cityos.mobility.network.service import active_network
@@ -94,6 +94,9 @@ def run_archive(session: Session, *, now: datetime | None = None) -> list[archiv
     if _archived == yesterday:
         return []
     done: list[archive.TableDay] = []
+    # Reads come before the deletes: on SQLite a deferred transaction that reads and then writes
+    # fails with "database is locked" while another connection writes (the hub's ingest, NGSI).
+    take_write_lock(session)
     try:
         with session.begin_nested():
             if not archive.is_archived(settings.archive_dir, yesterday):
