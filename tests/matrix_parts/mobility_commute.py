@@ -49,7 +49,13 @@ CASES: tuple[Case, ...] = (
     Case("GET", "/api/v1/mobility/commute/corridors", READ, query=_day, outside=False),
     Case("GET", "/api/v1/mobility/commute/districts", READ, query=_day, outside=False),
     Case(
-        "GET", "/api/v1/mobility/commute/trips", READ, query=_day, list_key="items", kind="commute_trip", outside=False
+        "GET",
+        "/api/v1/mobility/commute/trips",
+        MANAGE,
+        query=_day,
+        list_key="items",
+        kind="commute_trip",
+        outside=False,
     ),
     Case("POST", "/api/v1/mobility/commute/trips/import", MANAGE, body=_records_body, outside=False),
     Case("POST", "/api/v1/mobility/commute/trips/import-file", MANAGE, allowed_status=(422,), outside=False),

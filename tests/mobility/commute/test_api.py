@@ -88,6 +88,9 @@ def test_permissions(client: TestClient, session: Session, cw: CommuteWorld) -> 
     assert client.get("/api/v1/mobility/commute/districts", headers=bearer(cw.reader_id)).status_code == 200
     refused = client.post("/api/v1/mobility/commute/trips/import", json={"records": GOOD}, headers=bearer(cw.reader_id))
     assert refused.status_code == 403
+    # Single trips are personal movements: a read-only holder sees the aggregates, not the trips.
+    trips = client.get("/api/v1/mobility/commute/trips", params={"day": DAY}, headers=bearer(cw.reader_id))
+    assert trips.status_code == 403
 
 
 def test_import(client: TestClient, session: Session, cw: CommuteWorld) -> None:

@@ -222,7 +222,10 @@ def list_trips(
     offset: int = 0,
     limit: int = 100,
 ) -> tuple[list[CommuteTrip], int]:
-    actor.require(READ)
+    # Single trips are personal movements (exact ends and times): the traffic managers only, never
+    # the read-only holders of traffic:read (department staff, third-party apps); they see the OD
+    # matrices, corridors and district averages, which aggregate.
+    actor.require(MANAGE)
     if end <= start:
         raise Invalid(details=[FieldError("end", MSG_WINDOW)])
     q = select(CommuteTrip).where(CommuteTrip.started_at >= start, CommuteTrip.started_at < end)
