@@ -3,12 +3,14 @@ driven by Playwright in Debian's Chromium (never a downloaded browser)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -114,3 +116,32 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def signed_in(browser: Any, base_url: str, username: str, *, timeout_ms: int = 10_000) -> tuple[Any, Any]:
+    """A phone-sized zh-CN browser context signed in as a demo account (the demo password)."""
+    from cityos.demo.accounts import DEMO_PASSWORD
+
+    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.goto("/signin")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.locator("form:has(input[name=password]) button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/(me)?$"))
+    return context, page
+
+
+def until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Polls ``check`` every 0.25 s until it holds (True) or ``seconds`` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)

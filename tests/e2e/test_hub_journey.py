@@ -16,8 +16,6 @@ Screenshots are kept in test-artifacts/ (hub-*.png)."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,35 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityos.core.db import make_engine
-from cityos.demo.accounts import DEMO_PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import PHONE, screenshot, signed_in, until
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
 DEVICE = "E2E-WL-001"
 VENDORS_CSV = "name,spot,goods\n赵大海,春熙路口,水果\n钱小红,太古里北侧,小吃\n"
-
-
-def _signed_in(browser: Any, base_url: str, username: str) -> tuple[Any, Any]:
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto("/signin")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/(me)?$"))
-    return context, page
-
-
-def _until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while True:
-        if check():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.25)
 
 
 def _fits(page: Any) -> None:
@@ -110,7 +84,7 @@ def _street_of(url: str, username: str) -> tuple[int, float, float]:
 
 def test_a_gauge_reports_water_and_a_case_is_opened(browser: Any, live_server: str, live_db: str) -> None:
     street_id, lon, lat = _street_of(live_db, "demo-data")
-    ctx, page = _signed_in(browser, live_server, "demo-data")
+    ctx, page = signed_in(browser, live_server, "demo-data")
     try:
         page.goto("/hub/devices")
         page.wait_for_selector("#hd-map[data-ready='1']", timeout=10_000)
@@ -153,7 +127,7 @@ def test_a_gauge_reports_water_and_a_case_is_opened(browser: Any, live_server: s
             page.goto(device_url)
             return "0.45" in page.get_by_test_id("device-alarms").inner_text()
 
-        assert _until(alarmed), "the reading over 0.3 m opens an alarm on the device page"
+        assert until(alarmed), "the reading over 0.3 m opens an alarm on the device page"
         assert "waterLevel" in page.get_by_test_id("readings").inner_text()
         assert "0.45" in page.get_by_test_id("readings").inner_text()
         assert "告警" in page.get_by_test_id("device-status").inner_text()
@@ -179,7 +153,7 @@ def test_a_gauge_reports_water_and_a_case_is_opened(browser: Any, live_server: s
         ctx.close()
 
     # The alarm opened a machine-found case (道路积水), waiting for someone to verify it.
-    admin_ctx, admin = _signed_in(browser, live_server, "demo-admin")
+    admin_ctx, admin = signed_in(browser, live_server, "demo-admin")
     try:
 
         def listed() -> bool:
@@ -187,7 +161,7 @@ def test_a_gauge_reports_water_and_a_case_is_opened(browser: Any, live_server: s
             return DEVICE in admin.get_by_test_id("cases").inner_text()
 
         assert _deliver(live_db) >= 1  # at least the gauge's DeviceAlarm
-        assert _until(listed), "the alarm's case is in the city's case list"
+        assert until(listed), "the alarm's case is in the city's case list"
         screenshot(admin, "hub-alarm-case")
         admin.get_by_test_id("cases").get_by_role("link").first.click()
         admin.wait_for_url(re.compile(r"/cases/\d+$"))
@@ -198,8 +172,8 @@ def test_a_gauge_reports_water_and_a_case_is_opened(browser: Any, live_server: s
 
 def test_a_shared_dataset_is_read_with_a_masked_field(browser: Any, live_server: str) -> None:
     code = "cg.e2e-vendors"
-    officer_ctx, officer = _signed_in(browser, live_server, "demo-data")
-    staff_ctx, staff = _signed_in(browser, live_server, "demo-jtj")
+    officer_ctx, officer = signed_in(browser, live_server, "demo-data")
+    staff_ctx, staff = signed_in(browser, live_server, "demo-jtj")
     try:
         officer.goto("/data/new")
         officer.fill("#dc-code", code)
@@ -269,8 +243,8 @@ def test_a_shared_dataset_is_read_with_a_masked_field(browser: Any, live_server:
 
 
 def test_an_app_is_approved_and_calls_the_api(browser: Any, live_server: str) -> None:
-    dev_ctx, dev = _signed_in(browser, live_server, "demo-dev")
-    admin_ctx, admin = _signed_in(browser, live_server, "demo-admin")
+    dev_ctx, dev = signed_in(browser, live_server, "demo-dev")
+    admin_ctx, admin = signed_in(browser, live_server, "demo-admin")
     try:
         dev.goto("/developer")
         dev.get_by_test_id("name").fill("积水地图")

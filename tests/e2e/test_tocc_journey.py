@@ -15,42 +15,16 @@ Screenshots are kept in test-artifacts/ (tocc-*.png)."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from cityos.demo.accounts import DEMO_PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, signed_in, until
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
 JAM_SEGMENT = "n0_0-n0_1"  # the demo grid's outer ring: an expressway with a loop detector
-
-
-def _signed_in(browser: Any, base_url: str, username: str) -> tuple[Any, Any]:
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto("/signin")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/(me)?$"))
-    return context, page
-
-
-def _until(check: Callable[[], bool], seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while True:
-        if check():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.25)
 
 
 def _deliver(url: str) -> int:
@@ -98,7 +72,7 @@ def test_tocc_live_replay_alert_and_case(
 ) -> None:
 
     # 1. the board of the demo city
-    context, page = _signed_in(browser, live_server, "demo-tocc")
+    context, page = signed_in(browser, live_server, "demo-tocc", timeout_ms=15_000)
     page.goto("/tocc")
     assert page.get_by_test_id("tocc-map").is_visible()
     assert page.get_by_test_id("tocc-vitals").is_visible()
@@ -106,7 +80,7 @@ def test_tocc_live_replay_alert_and_case(
     assert page.get_by_test_id("tocc-no-network").count() == 0  # the demo network is there
     before = _latest_bin(page)
     panel = page.locator("#tocc-alerts [data-total]")
-    assert _until(lambda: panel.count() > 0), "the alerts panel did not load"
+    assert until(lambda: panel.count() > 0, seconds=15.0), "the alerts panel did not load"
     seen = set(page.locator("#tocc-alerts [data-alert-id]").evaluate_all("els => els.map(e => e.dataset.alertId)"))
     screenshot(page, "tocc-1-board")
 
@@ -128,14 +102,14 @@ def test_tocc_live_replay_alert_and_case(
     _deliver(live_db)
 
     page.reload()
-    assert _until(lambda: _latest_bin(page) not in ("", before)), "the board's latest bin did not move"
+    assert until(lambda: _latest_bin(page) not in ("", before), seconds=15.0), "the board's latest bin did not move"
     alerts = page.locator("#tocc-alerts [data-alert-id]")
 
     def new_alerts() -> list[str]:
         ids = alerts.evaluate_all("els => els.map(e => e.dataset.alertId)")
         return [i for i in ids if i not in seen]
 
-    assert _until(lambda: bool(new_alerts())), "no new congestion alert on the board"
+    assert until(lambda: bool(new_alerts()), seconds=15.0), "no new congestion alert on the board"
     screenshot(page, "tocc-2-replayed")
     fresh = page.locator(f"#tocc-alerts [data-alert-id='{new_alerts()[0]}']")
     link = fresh.locator("[data-testid=alert-case]")
@@ -153,7 +127,7 @@ def test_tocc_live_replay_alert_and_case(
     screenshot(page, "tocc-3-case")
     context.close()
 
-    context, page = _signed_in(browser, live_server, "demo-jj")
+    context, page = signed_in(browser, live_server, "demo-jj", timeout_ms=15_000)
     page.goto("/cases?view=inbox")
     inbox = page.get_by_test_id("cases")
     assert case_no in inbox.inner_text()
