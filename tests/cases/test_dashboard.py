@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -123,7 +123,7 @@ def test_dashboard_api_and_page(client: TestClient, session: Session, world: Wor
     assert {p["name"] for p in body["parts"]} == {"第一网格", "第二网格"}
     assert client.get("/api/v1/case-dashboard?since=last-week", headers=bearer(commander.id)).status_code == 422
     # A plain date is the city's local day; the cases of the test were all reported before tomorrow.
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    tomorrow = (datetime.now(CST) + timedelta(days=1)).date().isoformat()
     later = client.get(
         f"/api/v1/case-dashboard?region_id={world.community.id}&since={tomorrow}", headers=bearer(commander.id)
     )
