@@ -112,11 +112,20 @@ def generate(segments: pl.DataFrame, cfg: GeneratorConfig | None = None) -> Scen
 
     probes = _probes(ix, sid, tv, ts_, ti, to_, tsp, cfg, rng, start)
     loops, loop_counts = _loops(ix, seg, ts_, ti, to_, tsp, cfg, start)
+    bins = (ti // cfg.edge_interval_s).astype(np.int64) if len(ts_) else np.empty(0, dtype=np.int64)
+    groups = _sums(
+        ts_.astype(np.int64),
+        bins,
+        len_m=length[ts_] if len(ts_) else np.empty(0),
+        dt=to_ - ti if len(ts_) else np.empty(0),
+    )
     truth = (
-        pl.DataFrame({"seg": ts_, "t_in": ti, "dt": to_ - ti, "len": length[ts_] if len(ts_) else []})
-        .with_columns((pl.col("t_in") // cfg.edge_interval_s * cfg.edge_interval_s).alias("bin"))
-        .group_by("seg", "bin", maintain_order=True)
-        .agg(pl.len().alias("entered"), pl.col("len").sum(), pl.col("dt").sum(), pl.col("dt").mean().alias("tt"))
+        groups.with_columns(
+            (pl.col("bin") * cfg.edge_interval_s).cast(pl.Float64).alias("bin"),
+            pl.col("n").alias("entered"),
+            (pl.col("dt") / pl.col("n")).alias("tt"),
+            pl.col("len_m").alias("len"),
+        )
         .select(
             pl.col("seg").map_elements(lambda i: sid[i], return_dtype=pl.String).alias("segment_id"),
             (pl.lit(start) + pl.duration(seconds=pl.col("bin"))).alias("ts"),
@@ -222,15 +231,14 @@ def _loops(
     on_loop = np.isin(ts_, idx)
     cross = ti[on_loop] + (to_[on_loop] - ti[on_loop]) / 2  # constant speed: mid-segment at half time
     n_bins = math.ceil(cfg.duration_s / cfg.loop_interval_s)
-    passes = pl.DataFrame(
-        {"seg": ts_[on_loop], "t": cross, "v": tsp[on_loop]}, schema={"seg": pl.Int64, "t": pl.Float64, "v": pl.Float64}
-    ).filter(pl.col("t") < cfg.duration_s)
-    occ = (VEHICLE_LENGTH_M + LOOP_LENGTH_M) / (pl.col("v") / 3.6)  # seconds the loop is occupied
-    agg = (
-        passes.with_columns((pl.col("t") // cfg.loop_interval_s).cast(pl.Int64).alias("bin"))
-        .group_by("seg", "bin", maintain_order=True)
-        .agg(pl.len().alias("count"), pl.col("v").mean().alias("speed_kmh"), occ.sum().alias("occ_s"))
-    )
+    within = cross < cfg.duration_s
+    v = tsp[on_loop][within].astype(np.float64)
+    agg = _sums(
+        ts_[on_loop][within].astype(np.int64),
+        (cross[within] // cfg.loop_interval_s).astype(np.int64),
+        v=v,
+        occ_s=(VEHICLE_LENGTH_M + LOOP_LENGTH_M) / (v / 3.6),  # seconds the loop is occupied
+    ).select("seg", "bin", pl.col("n").alias("count"), (pl.col("v") / pl.col("n")).alias("speed_kmh"), "occ_s")
     # Every detector reports every interval, zero counts included (as E1 does).
     full = pl.DataFrame({"seg": idx}, schema={"seg": pl.Int64}).join(
         pl.DataFrame({"bin": list(range(n_bins))}, schema={"bin": pl.Int64}), how="cross"
@@ -248,3 +256,21 @@ def _loops(
         .sort("detector_id", "ts")
     )
     return loops, counts
+
+
+def _sums(seg: np.ndarray, bins: np.ndarray, **weights: np.ndarray) -> pl.DataFrame:
+    """Rows per (segment, bin): ``n`` and the sum of each weight, in (segment, bin) order.
+
+    NumPy's ``bincount`` adds in input order, so a scenario is the same to the last bit every
+    time (a parallel group-by may add a group's floats in another order from run to run).
+    """
+    span = int(bins.max()) + 1 if len(bins) else 1
+    keys, inverse = np.unique(seg * span + bins, return_inverse=True)
+    columns: dict[str, np.ndarray] = {
+        "seg": keys // span,
+        "bin": keys % span,
+        "n": np.bincount(inverse, minlength=len(keys)).astype(np.uint32),
+    }
+    for name, weight in weights.items():
+        columns[name] = np.bincount(inverse, weights=weight, minlength=len(keys))
+    return pl.DataFrame(columns, schema_overrides={"seg": pl.Int64, "bin": pl.Int64})
