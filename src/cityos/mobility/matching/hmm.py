@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from cityos.core.errors import Invalid
-from cityos.mobility.matching.index import SegmentIndex
+from cityos.mobility.matching.index import CandidateTable, SegmentIndex
 
 OUTPUT_SCHEMA = {
     "vehicle_id": pl.Utf8,
@@ -119,13 +119,12 @@ def match(
     if len(good):
         g = df.select("_v", "_t", "lon", "lat", "speed", "heading")[good]
         x, y = index.projection.forward(g["lon"].to_numpy(), g["lat"].to_numpy())
-        pt, seg, off, dist, ux, uy = index.candidates(x, y, cfg.radius_m, cfg.max_candidates)
-        has = np.zeros(len(g), dtype=bool)
-        has[pt] = True
+        table = index.candidate_table(x, y, cfg.radius_m, cfg.max_candidates)
+        has = table.seg[:, 0] >= 0
         # points without candidates leave the chain (reason no_candidate); the chain bridges them
         keep = np.nonzero(has)[0]
-        remap = np.full(len(g), -1)
-        remap[keep] = np.arange(len(keep))
+        if not has.all():
+            table = table.rows(keep)
         chosen = (
             _empty_choice()
             if len(keep) == 0
@@ -138,7 +137,7 @@ def match(
                 y=y[keep],
                 speed=g["speed"].to_numpy()[keep],
                 heading=g["heading"].to_numpy()[keep],
-                cand=(remap[pt], seg, off, dist, ux, uy),
+                table=table,
             )
         )
         cseg, coff, cdist = chosen
@@ -184,17 +183,10 @@ def _viterbi(
     y: np.ndarray,
     speed: np.ndarray,
     heading: np.ndarray,
-    cand: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    table: CandidateTable,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n, k = len(t), cfg.max_candidates
-    pt, seg, off, dist, ux, uy = cand
-    slot = np.arange(len(pt)) - np.searchsorted(pt, pt, side="left")
-    flat = pt * k + slot
-    s_flat = np.full(n * k, -1, dtype=np.int32)
-    off_flat = np.zeros(n * k)
-    d_flat = np.full(n * k, np.inf)
-    s_flat[flat], off_flat[flat], d_flat[flat] = seg, off, dist
-    S, OFF, D = s_flat.reshape(n, k), off_flat.reshape(n, k), d_flat.reshape(n, k)
+    n = len(t)
+    S, OFF, D = table.seg, table.offset, table.dist
 
     # chain boundaries: new vehicle, long silence or a jump beyond the routing bound
     newveh = np.ones(n, dtype=bool)
@@ -221,10 +213,18 @@ def _viterbi(
     hd = np.flatnonzero(moving & np.isfinite(heading))
     rad = np.radians(heading[hd])
     hx[hd], hy[hd], w[hd] = np.sin(rad), np.cos(rad), cfg.heading_weight
-    dot = np.zeros(n * k)
-    dot[flat] = ux * hx[pt] + uy * hy[pt]
-    emit = -0.5 * (D / cfg.sigma_m) ** 2 - (0.5 * w)[:, None] * (1.0 - dot.reshape(n, k))
-    emit[S < 0] = -np.inf
+    # in float32 and in place: these are the largest arrays of a call. An empty slot's distance
+    # is inf, so its emission is -inf (its direction is 0, which keeps the penalty finite).
+    emit = D.astype(np.float32)
+    emit *= np.float32(1.0 / cfg.sigma_m)
+    np.square(emit, out=emit)
+    emit *= np.float32(-0.5)
+    penalty = table.ux * hx.astype(np.float32)[:, None]
+    penalty += table.uy * hy.astype(np.float32)[:, None]
+    penalty -= np.float32(1.0)
+    penalty *= (0.5 * w).astype(np.float32)[:, None]  # −w·(1 − cos)/2
+    emit += penalty
+    del penalty
 
     choice = _forward_backward(index, cfg, newveh, brk, S, OFF.astype(np.float32), emit, gc.astype(np.float32))
     rows = np.arange(n)
@@ -261,7 +261,9 @@ def _forward_backward(
     bounds = np.concatenate([[0], np.cumsum(m)])
     perm = np.empty(n, dtype=np.int64)
     perm[bounds[pos] + rank[trace]] = np.arange(n)
-    Sp, Op, Ep = S[perm], OFF[perm], emit.astype(np.float32)[perm]
+    Sp, Op, Ep = S[perm], OFF[perm], emit[perm]
+    # as a "from" candidate an empty slot is -2, so that it never equals an empty "to" slot (-1)
+    Sfrom = np.where(Sp < 0, np.int32(-2), Sp)
     Bp, Gp = brk[perm], gc[perm]
 
     score = np.empty_like(Ep)
@@ -271,7 +273,7 @@ def _forward_backward(
         lo, hi = bounds[i], bounds[i + 1]
         plo = bounds[i - 1]
         cur, prev = slice(lo, hi), slice(plo, plo + hi - lo)
-        tot = _transition(index, cfg, Sp[prev], Op[prev], Sp[cur], Op[cur], Gp[cur])
+        tot = _transition(index, cfg, Sfrom[prev], Op[prev], Sp[cur], Op[cur], Gp[cur])
         tot += score[prev][:, None, :]  # [m, b, a]
         best = np.argmax(tot, axis=2)
         val = np.take_along_axis(tot, best[:, :, None], axis=2)[:, :, 0] + Ep[cur]
@@ -311,7 +313,7 @@ def _transition(
     the straight-line distance ``gc`` in float32.
 
     The "from" candidate is the last axis so that Viterbi's max runs over contiguous memory.
-    Padding slots (segment -1) get arbitrary finite values here: their score and emission are
+    Empty slots (segment -1 "to", -2 "from") get arbitrary finite values here: their score and emission are
     -inf already, which keeps them out of every maximum.
     """
     a, b = np.maximum(sa, 0), np.maximum(sb, 0)
@@ -323,7 +325,7 @@ def _transition(
     # On one segment (at most one "from" candidate per "to" candidate, so few pairs): forward,
     # or backward within the noise tolerance, is the distance moved; farther backward is read
     # as reversing on the spot, charged like two U-turns.
-    i, jb, ja = np.nonzero((sb[:, :, None] == sa[:, None, :]) & (sb[:, :, None] >= 0))
+    i, jb, ja = np.nonzero(sb[:, :, None] == sa[:, None, :])  # empty slots: -1 to, -2 from
     if len(i):
         moved = ob[i, jb] - oa[i, ja]
         back = moved < -cfg.back_tolerance_m

@@ -19,6 +19,8 @@ EARTH_RADIUS_M = 6_371_008.8
 # up to this many segments all bounded rows are computed at once (4,000² float32 = 64 MB);
 # beyond, rows are computed per source segment on demand and cached
 DENSE_SEGMENTS = 4000
+# points per block of the candidate search (see ``candidates``)
+CANDIDATE_BLOCK = 8192
 REQUIRED_COLUMNS = ("segment_id", "from_node", "to_node", "lons", "lats")
 
 
@@ -42,6 +44,20 @@ class Projection:
 
     def inverse(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return x / self.kx + self.lon0, y / self.ky + self.lat0
+
+
+@dataclass
+class CandidateTable:
+    """``k`` candidate slots per point, nearest first; an empty slot has segment -1 and distance inf."""
+
+    seg: np.ndarray  # [n, k] int32 segment index
+    offset: np.ndarray  # [n, k] metres along the segment
+    dist: np.ndarray  # [n, k] metres from the point
+    ux: np.ndarray  # [n, k] float32 unit direction of the nearest piece
+    uy: np.ndarray
+
+    def rows(self, which: np.ndarray) -> CandidateTable:
+        return CandidateTable(self.seg[which], self.offset[which], self.dist[which], self.ux[which], self.uy[which])
 
 
 @dataclass
@@ -206,6 +222,49 @@ class SegmentIndex:
         per point (its nearest piece).
         """
         radius_m = min(radius_m, self.radius_m)  # the grid only guarantees the build radius
+        parts = []
+        for lo in range(0, max(len(x), 1), CANDIDATE_BLOCK):
+            pt, seg, offset, dist, ux, uy, _slot = self._candidates(
+                x[lo : lo + CANDIDATE_BLOCK], y[lo : lo + CANDIDATE_BLOCK], radius_m, k
+            )
+            parts.append((pt + lo, seg, offset, dist, ux, uy))
+        if len(parts) == 1:
+            return parts[0]
+        return tuple(np.concatenate(col) for col in zip(*parts, strict=True))  # type: ignore[return-value]
+
+    def candidate_table(self, x: np.ndarray, y: np.ndarray, radius_m: float, k: int) -> CandidateTable:
+        """The same candidates as a table of ``k`` slots per point, nearest first (the matcher's
+        layout), filled block by block.
+
+        Blocks, because the per-pair temporaries of a block are a few MB that the allocator hands
+        to the next block again, where those of a whole batch (tens of MB each) would be fresh
+        pages, faulted in one by one on every call: on the bench that was half the time of a
+        first call.
+        """
+        radius_m = min(radius_m, self.radius_m)
+        n = len(x)
+        table = CandidateTable(
+            seg=np.full((n, k), -1, dtype=np.int32),
+            offset=np.zeros((n, k)),
+            dist=np.full((n, k), np.inf),
+            ux=np.zeros((n, k), dtype=np.float32),
+            uy=np.zeros((n, k), dtype=np.float32),
+        )
+        flat_seg, flat_off, flat_dist = table.seg.reshape(-1), table.offset.reshape(-1), table.dist.reshape(-1)
+        flat_ux, flat_uy = table.ux.reshape(-1), table.uy.reshape(-1)
+        for lo in range(0, n, CANDIDATE_BLOCK):
+            pt, seg, offset, dist, ux, uy, slot = self._candidates(
+                x[lo : lo + CANDIDATE_BLOCK], y[lo : lo + CANDIDATE_BLOCK], radius_m, k
+            )
+            at = (pt + lo) * k + slot
+            flat_seg[at], flat_off[at], flat_dist[at] = seg, offset, dist
+            flat_ux[at], flat_uy[at] = ux, uy
+        return table
+
+    def _candidates(
+        self, x: np.ndarray, y: np.ndarray, radius_m: float, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The pairs of one block: ``candidates``' arrays plus each pair's slot (rank) at its point."""
         keys = _cell_key(np.floor(x / self.cell_m).astype(np.int64), np.floor(y / self.cell_m).astype(np.int64))
         pos = np.searchsorted(self.cell_keys, keys)
         pos_c = np.minimum(pos, len(self.cell_keys) - 1)
@@ -229,9 +288,12 @@ class SegmentIndex:
         px -= dx
         dy *= t
         py -= dy
-        dist = np.hypot(px, py, out=px)
-        keep = dist <= radius_m
-        pt, pc, t, dist = pt[keep], pc[keep], t[keep], dist[keep]
+        px *= px
+        py *= py
+        px += py
+        keep = px <= radius_m * radius_m  # squared: the root only for the pairs kept
+        pt, pc, t = pt[keep], pc[keep], t[keep]
+        dist = np.sqrt(px[keep])
         seg = self.piece_seg[pc]
         # pairs arrive grouped by point: one argsort on (point, distance) puts each point's
         # nearest first (distance < radius <= 1e4 m, so the float key keeps points apart)
@@ -252,9 +314,9 @@ class SegmentIndex:
         starts = np.flatnonzero(change)
         rank = np.arange(len(pt)) - np.repeat(starts, np.diff(np.append(starts, len(pt))))
         keep = rank < k
-        pt, pc, t, dist, seg = pt[keep], pc[keep], t[keep], dist[keep], seg[keep]
+        pt, pc, t, dist, seg, rank = pt[keep], pc[keep], t[keep], dist[keep], seg[keep], rank[keep]
         offset = self.piece_start[pc] + t * self.piece_len[pc]
-        return pt, seg, offset, dist, self.piece_ux[pc], self.piece_uy[pc]
+        return pt, seg, offset, dist, self.piece_ux[pc], self.piece_uy[pc], rank
 
     def segment_via(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """Metres (float32) from the end of segment ``src`` to the start of segment ``dst`` over
