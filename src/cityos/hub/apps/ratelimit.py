@@ -186,14 +186,26 @@ async def _refuse(scope: Scope, send: Send, *, limit: int, seconds: int) -> None
     await send({"type": "http.response.body", "body": data})
 
 
+_kinds: dict[str, object] = {}
+_KINDS_MAX = 4096
+
+
 def _kind(token: str) -> object:
     """The ``typ`` claim read without checking the signature: only to skip verifying the tokens
-    of accounts, which no app limit concerns (a client token is still verified in full)."""
+    of accounts, which no app limit concerns (a client token is still verified in full). Kept per
+    token string (a device sends the same token for an hour): what a string decodes to never changes."""
+    kind = _kinds.get(token, _kinds)
+    if kind is not _kinds:
+        return kind
     try:
         part = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))).get("typ")
+        kind = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))).get("typ")
     except (IndexError, ValueError, binascii.Error, AttributeError):
-        return None
+        kind = None
+    if len(_kinds) >= _KINDS_MAX:
+        _kinds.clear()
+    _kinds[token] = kind
+    return kind
 
 
 class AppRateLimit:
