@@ -7,6 +7,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_SIZE ?= small
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+# pytest-xdist workers (one per core; each has its own test database). A module's tests stay on
+# one worker and the browser journeys share one (tests/conftest.py marks the groups).
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 VENDOR := src/cityos/web/static/vendor
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
@@ -77,12 +81,12 @@ lint: install-dev
 	$(BIN)/mypy src/cityos
 
 test-sqlite: install-dev assets browser
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(PYTEST)
 
 # PostgreSQL pass: always in CI (CITYOS_REQUIRE_SERVICES=1), otherwise when reachable.
 test-postgres: install-dev assets
 	@if [ "$$CITYOS_REQUIRE_SERVICES" = "1" ] || $(BIN)/python scripts/pg_reachable.py "$(PG_TEST_URL)"; then \
-	  CITYOS_TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest -q -p no:cacheprovider -m "not browser"; \
+	  CITYOS_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PYTEST) -m "not browser"; \
 	else echo "PostgreSQL not reachable at $(PG_TEST_URL): skipping the PostgreSQL pass"; fi
 
 test: lint test-sqlite test-postgres

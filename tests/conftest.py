@@ -32,6 +32,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keeps an event loop running in the main thread, and code under test that calls
     ``asyncio.run`` (the hub's group-commit writer, its CLI) would fail in any test after it."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    # Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`): a module's tests stay on one
+    # worker (its module-scoped fixtures, such as an isolated database, are made once), and every
+    # browser journey runs on one worker, last, against one live server and one demo city.
+    for item in items:
+        browser = item.get_closest_marker("browser") is not None
+        item.add_marker(pytest.mark.xdist_group("browser" if browser else item.nodeid.split("::")[0]))
 
 
 def need_service(name: str, reason: str) -> None:
