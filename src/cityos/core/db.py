@@ -64,6 +64,9 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+BUSY_TIMEOUT_MS = 30_000  # SQLite: how long a statement waits for a lock held by another connection
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -71,7 +74,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             url,
             echo=echo,
             json_serializer=_json_dumps,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
             # Room for every worker thread: a connection beyond the pool is closed when returned,
             # and a new one pays for its pragmas and starts with a cold page cache.
             **({"poolclass": StaticPool} if memory else {"pool_size": 20, "max_overflow": 20}),
@@ -86,7 +89,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA cache_size=-65536")
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
@@ -96,8 +99,20 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # A deferred transaction that reads, then writes after another connection committed,
             # fails at once with "database is locked" (the WAL snapshot is stale; busy_timeout
             # does not help). Work that is known to write asks for the write lock up front.
-            immediate = conn.get_execution_options().get(WRITE_INTENT, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            options = conn.get_execution_options()
+            if not options.get(WRITE_INTENT, False):
+                conn.exec_driver_sql("BEGIN")
+            elif options.get(WRITE_NOW, False):
+                # the lock now or "database is locked" now (the caller then waits elsewhere); on
+                # the driver's connection: it runs per batch of the NGSI-LD writer
+                raw = conn.connection.dbapi_connection
+                raw.execute("PRAGMA busy_timeout=0")
+                try:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
@@ -107,6 +122,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 _WROTE = "cityos.wrote"
 WRITE_INTENT = "cityos_write_intent"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
+# with WRITE_INTENT: take SQLite's write lock without waiting, or fail at once (OperationalError)
+WRITE_NOW = "cityos_write_now"
 _READ_PREFIXES = ("SELECT", "WITH", "PRAGMA", "BEGIN", "SHOW")
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from cityos.core.db import make_engine, make_sessionmaker
 from cityos.core.errors import Invalid
 from cityos.hub.ngsi import service as store
 from cityos.hub.ngsi.writer import GroupWriter
@@ -100,3 +103,45 @@ def test_a_tenant_first_seen_in_a_rolled_back_batch_is_created_again(session_fac
     store.forget_tenants()
     with session_factory() as check:
         assert store.tenant_exists(check, "gw3")  # the tenant row was written in the second run
+
+
+def test_sqlite_batches_run_in_the_loop_unless_another_connection_writes(isolated_url: str) -> None:
+    """On SQLite a batch runs in the event loop's thread when the write lock is free at once; when
+    another connection holds it, the batch waits for it in the worker thread and still commits."""
+    if not isolated_url.startswith("sqlite"):
+        pytest.skip("the event-loop path is SQLite's")
+    engine = make_engine(isolated_url)
+    factory = make_sessionmaker(engine)
+    writer = GroupWriter(factory)
+
+    def upsert(i: int) -> Any:
+        def work(session: Session) -> int:
+            store.upsert_attributes(
+                session, tenant="gw4", entity_id=f"urn:ngsi-ld:Thing:{i}", entity_type="Thing", attrs={"n": i}
+            )
+            return i
+
+        return work
+
+    async def write(i: int) -> Any:
+        return await writer.submit(upsert(i))
+
+    try:
+        assert asyncio.run(write(1)) == 1
+        assert (writer.inline, writer.batches) == (1, 1)
+
+        blocker = engine.raw_connection()
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a moment
+        release = threading.Timer(0.3, blocker.commit)
+        release.start()
+        started = time.monotonic()
+        assert asyncio.run(write(2)) == 2
+        assert time.monotonic() - started >= 0.25  # it waited for the lock, in the worker thread
+        assert (writer.inline, writer.batches) == (1, 2)
+        release.join()
+        blocker.close()
+        with factory() as check:
+            assert len(store.entities_of_type(check, tenant="gw4", entity_type="Thing", limit=10, offset=0)) == 2
+    finally:
+        store.forget_tenants()
+        engine.dispose()
