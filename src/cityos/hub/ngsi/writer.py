@@ -97,8 +97,6 @@ class GroupWriter:
             batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
             try:
                 done = self._run_now(batch) if self._sqlite else None
-                if done is not None:
-                    await asyncio.sleep(0)
                 if done is None:
                     await anyio.to_thread.run_sync(self._run, batch)
                 elif not done:
