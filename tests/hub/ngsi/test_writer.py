@@ -17,6 +17,18 @@ from cityos.hub.ngsi import service as store
 from cityos.hub.ngsi.writer import GroupWriter
 
 
+def _upsert(tenant: str, i: int) -> Any:
+    """A write of entity ``i`` of ``tenant`` that answers ``i``."""
+
+    def work(session: Session) -> int:
+        store.upsert_attributes(
+            session, tenant=tenant, entity_id=f"urn:ngsi-ld:Thing:{i}", entity_type="Thing", attrs={"n": i}
+        )
+        return i
+
+    return work
+
+
 def test_concurrent_writes_commit_together(session_factory: sessionmaker[Session]) -> None:
     writer = GroupWriter(session_factory)
 
@@ -61,17 +73,8 @@ def test_errors_keep_the_callers_language(client: TestClient, auth: dict[str, st
 def test_a_batch_without_failures_commits_without_savepoints(session_factory: sessionmaker[Session]) -> None:
     writer = GroupWriter(session_factory)
 
-    def upsert(i: int) -> Any:
-        def work(session: Session) -> int:
-            store.upsert_attributes(
-                session, tenant="gw2", entity_id=f"urn:ngsi-ld:Thing:{i}", entity_type="Thing", attrs={"n": i}
-            )
-            return i
-
-        return work
-
     async def main() -> list[Any]:
-        return await asyncio.gather(*(writer.submit(upsert(i)) for i in range(6)))
+        return await asyncio.gather(*(writer.submit(_upsert("gw2", i)) for i in range(6)))
 
     assert asyncio.run(main()) == list(range(6))
     assert writer.plain_batches >= 1
@@ -114,17 +117,8 @@ def test_sqlite_batches_run_in_the_loop_unless_another_connection_writes(isolate
     factory = make_sessionmaker(engine)
     writer = GroupWriter(factory)
 
-    def upsert(i: int) -> Any:
-        def work(session: Session) -> int:
-            store.upsert_attributes(
-                session, tenant="gw4", entity_id=f"urn:ngsi-ld:Thing:{i}", entity_type="Thing", attrs={"n": i}
-            )
-            return i
-
-        return work
-
     async def write(i: int) -> Any:
-        return await writer.submit(upsert(i))
+        return await writer.submit(_upsert("gw4", i))
 
     try:
         assert asyncio.run(write(1)) == 1
