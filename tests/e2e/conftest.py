@@ -121,13 +121,22 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
 PHONE = {"width": 390, "height": 844}
 
 
-def signed_in(browser: Any, base_url: str, username: str, *, timeout_ms: int = 10_000) -> tuple[Any, Any]:
-    """A phone-sized zh-CN browser context signed in as a demo account (the demo password)."""
+def signed_in(
+    browser: Any,
+    base_url: str,
+    username: str,
+    *,
+    timeout_ms: int | None = None,
+    viewport: dict[str, int] | None = None,
+) -> tuple[Any, Any]:
+    """A zh-CN browser context (phone-sized unless ``viewport``) signed in as a demo account (the
+    demo password); ``timeout_ms`` for every wait of the page (None: Playwright's 30 s)."""
     from cityos.demo.accounts import DEMO_PASSWORD
 
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE)
+    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=viewport or PHONE)
     page = context.new_page()
-    page.set_default_timeout(timeout_ms)
+    if timeout_ms is not None:
+        page.set_default_timeout(timeout_ms)
     page.goto("/signin")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", DEMO_PASSWORD)

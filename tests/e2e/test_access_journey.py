@@ -22,9 +22,9 @@ from cityos.community.access import gates, service, visitors
 from cityos.community.access.models import EntryPass
 from cityos.core.actor import SYSTEM
 from cityos.core.db import make_engine, make_sessionmaker, unit_of_work
-from cityos.demo.accounts import DEMO_PASSWORD, demo_account
+from cityos.demo.accounts import demo_account
 from cityos.identity.models import Account
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -56,17 +56,6 @@ def estate(live_db: str) -> Iterator[Estate]:
         engine.dispose()
 
 
-def _signed_in(browser, base_url: str, username: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto("/signin")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/(me)?$"))
-    return context, page
-
-
 def _gate_check(base_url: str, estate: Estate, code: str) -> dict[str, object]:
     """What a gate does with the visitor's code: the token of this moment, checked online."""
     engine = make_engine(estate.live_db)
@@ -89,7 +78,7 @@ def _gate_check(base_url: str, estate: Estate, code: str) -> dict[str, object]:
 def test_resident_gets_a_pass_and_a_visitor_whose_pass_expires_on_time(
     browser, live_server: str, estate: Estate
 ) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto(f"/community/join/{estate.estate_id}")
     page.get_by_test_id("join-form").wait_for()
     screenshot(page, "access-01-join")

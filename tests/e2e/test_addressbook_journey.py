@@ -6,7 +6,6 @@ Screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -14,22 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityos.core.db import make_engine
-from cityos.demo.accounts import DEMO_PASSWORD
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, signed_in
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
-
-
-def _signed_in(browser: Any, base_url: str, username: str) -> tuple[Any, Any]:  # noqa: F811
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE)
-    page = context.new_page()
-    page.goto("/signin")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/(me)?$"))
-    return context, page
 
 
 def _demo(url: str) -> tuple[int, int]:
@@ -59,7 +45,7 @@ def _tall_enough(page: Any, selector: str) -> None:
 def test_a_building_lead_and_an_urgent_broadcast_read(browser: Any, live_server: str, live_db: str) -> None:  # noqa: F811
     ARTIFACTS.mkdir(exist_ok=True)
     building_id, volunteer_id = _demo(live_db)
-    staff_context, staff = _signed_in(browser, live_server, "demo-community")
+    staff_context, staff = signed_in(browser, live_server, "demo-community")
     staff.goto(f"/emergency/addressbook?region_id={building_id}")
     assert "云上通讯录" in staff.locator("h1").inner_text()
     if staff.locator("[data-testid=needs-sync]").count():
@@ -90,7 +76,7 @@ def test_a_building_lead_and_an_urgent_broadcast_read(browser: Any, live_server:
     assert staff.locator("[data-testid=read]").inner_text() == "0"
     url = staff.url.split("?")[0]
 
-    resident_context, resident = _signed_in(browser, live_server, "demo-resident")
+    resident_context, resident = signed_in(browser, live_server, "demo-resident")
     resident.goto("/emergency/broadcasts")
     assert resident.locator("[data-testid=send-form]").count() == 0
     resident.click("text=暴雨预警")

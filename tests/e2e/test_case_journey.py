@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from cityos.demo.accounts import DEMO_PASSWORD, demo_account
-from tests.e2e.conftest import screenshot
+from cityos.demo.accounts import demo_account
+from tests.e2e.conftest import screenshot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,19 +19,8 @@ PNG = (  # a real 8×8 yellow PNG
 )
 
 
-def _signed_in(browser, base_url: str, role: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto("/signin")
-    page.fill("input[name=username]", demo_account(role).username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/(me)?$"))
-    return context, page
-
-
 def _step(browser, base_url: str, role: str, case_url: str, action: str, note: str = "") -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, base_url, role)
+    context, page = signed_in(browser, base_url, demo_account(role).username)
     page.goto(case_url)
     form = page.locator(f"form:has([data-testid=act-{action}])")
     if note:
@@ -43,7 +32,7 @@ def _step(browser, base_url: str, role: str, case_url: str, action: str, note: s
 
 
 def test_street_light_from_report_to_rating(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, live_server, "resident")
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto("/cases/new")
     page.select_option("select[name=category_code]", "component.01.01")
     page.fill("input[name=title]", "小区门口路灯不亮")
@@ -69,7 +58,7 @@ def test_street_light_from_report_to_rating(browser, live_server: str) -> None: 
     _step(browser, live_server, "grid_worker", case_url, "check_pass")
     _step(browser, live_server, "dispatcher", case_url, "close")
 
-    context, page = _signed_in(browser, live_server, "resident")
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto(case_url)
     assert page.get_by_test_id("case-status").get_attribute("data-state") == "closed"
     page.check("input[name=level][value='5']")

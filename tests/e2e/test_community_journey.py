@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from cityos.core.db import make_engine, make_sessionmaker, unit_of_work, utcnow
 from cityos.core.settings import get_settings
-from cityos.demo.accounts import DEMO_PASSWORD, demo_account
-from tests.e2e.conftest import ARTIFACTS, screenshot
+from cityos.demo.accounts import demo_account
+from tests.e2e.conftest import ARTIFACTS, screenshot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -148,17 +148,6 @@ def _local_input(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%dT%H:%M")
 
 
-def _signed_in(browser, base_url: str, username: str, *, viewport: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=viewport or {"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto("/signin")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/(me)?$"))
-    return context, page
-
-
 def _shot(target, name: str) -> None:  # type: ignore[no-untyped-def]
     """A screenshot of what is on screen (a page's viewport or one element), not the whole page."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -197,7 +186,7 @@ def _zoom_to_first_estate(page) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_dashboard_renders_the_buildings_in_3d(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, live_server, "demo-community")
+    context, page = signed_in(browser, live_server, "demo-community")
     page.goto("/community/dashboard")
     assert "一屏观社区" in page.locator("h1").inner_text()
     assert page.get_by_test_id("panel-people").is_visible()
@@ -220,7 +209,7 @@ def test_dashboard_renders_the_buildings_in_3d(browser, live_server: str) -> Non
     context.close()
 
     # The same dashboard on a wall screen, coloured by open cases; the street observer reads it.
-    context, page = _signed_in(browser, live_server, "demo-street", viewport={"width": 1920, "height": 1080})
+    context, page = signed_in(browser, live_server, "demo-street", viewport={"width": 1920, "height": 1080})
     page.goto("/community/dashboard")
     community = page.locator(".cd-children a").first
     community.click()
@@ -234,7 +223,7 @@ def test_dashboard_renders_the_buildings_in_3d(browser, live_server: str) -> Non
 
 
 def test_resident_gets_a_pass_whose_qr_renews(browser, live_server: str, journey: Journey) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto(f"/community/join/{journey.estate_id}")
     assert page.get_by_test_id("join-form").is_visible()
     screenshot(page, "community-10-join")
@@ -260,7 +249,7 @@ def test_visitor_pass_opens_the_gate_until_its_end(browser, live_server: str, jo
     from cityos.community.access import service as access
     from cityos.places.models import Region
 
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto("/community/visitors")
     start = utcnow()
     page.fill("input[name=name]", VISITOR)
@@ -318,7 +307,7 @@ def test_visitor_pass_opens_the_gate_until_its_end(browser, live_server: str, jo
 
 
 def test_repair_reported_then_closed_by_the_property_manager(browser, live_server: str, journey: Journey) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto("/cases/new")
     page.select_option("select[name=category_code]", "repair.01.01")
     page.fill("input[name=title]", "3栋电梯停在二楼不动")
@@ -332,7 +321,7 @@ def test_repair_reported_then_closed_by_the_property_manager(browser, live_serve
     screenshot(page, "community-14-repair-reported")
     context.close()
 
-    context, page = _signed_in(browser, live_server, demo_account("property_manager").username)
+    context, page = signed_in(browser, live_server, demo_account("property_manager").username)
     page.goto(case_url)
     page.get_by_test_id("act-take").click()
     page.wait_for_load_state()
@@ -344,14 +333,14 @@ def test_repair_reported_then_closed_by_the_property_manager(browser, live_serve
     screenshot(page, "community-15-repair-closed")
     context.close()
 
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto(case_url)
     assert page.get_by_test_id("case-status").get_attribute("data-state") == "done"
     context.close()
 
 
 def test_owners_vote_reaches_its_quorum(browser, live_server: str, journey: Journey) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto(f"/community/votes/{journey.vote_id}")
     assert page.get_by_test_id("quorum-not-met").is_visible()
     screenshot(page, "community-16-vote-before")
@@ -364,7 +353,7 @@ def test_owners_vote_reaches_its_quorum(browser, live_server: str, journey: Jour
 
 
 def test_bill_paid_through_the_sandbox_and_seen_by_the_manager(browser, live_server: str, journey: Journey) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto("/community/bills")
     pay = page.locator("[data-testid=unpaid-bills] button[data-testid^=pay-]").first
     bill_id = (pay.get_attribute("data-testid") or "").removeprefix("pay-")
@@ -380,7 +369,7 @@ def test_bill_paid_through_the_sandbox_and_seen_by_the_manager(browser, live_ser
     assert page.get_by_test_id(f"bill-{bill_id}").count() == 0  # no longer unpaid
     context.close()
 
-    context, page = _signed_in(browser, live_server, demo_account("property_manager").username)
+    context, page = signed_in(browser, live_server, demo_account("property_manager").username)
     page.goto("/property")
     payments = page.get_by_test_id("payments")
     assert payments.count() == 1

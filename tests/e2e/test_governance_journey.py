@@ -15,21 +15,9 @@ from sqlalchemy.orm import Session
 
 from cityos.core.db import make_engine
 from cityos.demo.accounts import DEMO_PASSWORD
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, PHONE, signed_in
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
-
-
-def _signed_in(browser: Any, base_url: str, username: str) -> tuple[Any, Any]:  # noqa: F811
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=PHONE)
-    page = context.new_page()
-    page.goto("/signin")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/(me)?$"))
-    return context, page
 
 
 def _owner_with_a_blank_ballot(url: str) -> tuple[int, int, str]:
@@ -79,7 +67,7 @@ def test_an_owner_votes_and_the_office_closes_the_vote(browser: Any, live_server
     ARTIFACTS.mkdir(exist_ok=True)
     vote_id, room_id, owner = _owner_with_a_blank_ballot(live_db)
 
-    staff_ctx, staff = _signed_in(browser, live_server, "demo-community")
+    staff_ctx, staff = signed_in(browser, live_server, "demo-community")
     staff.goto("/community/office")
     staff.locator("summary", has_text="发布通知").click()
     staff.fill("#n-title", "电梯维保通知")
@@ -89,7 +77,7 @@ def test_an_owner_votes_and_the_office_closes_the_vote(browser: Any, live_server
     assert "通知已发布" in staff.get_by_test_id("flash").inner_text()
     staff.screenshot(path=str(ARTIFACTS / "governance-office-phone.png"), full_page=True)
 
-    owner_ctx, page = _signed_in(browser, live_server, owner)
+    owner_ctx, page = signed_in(browser, live_server, owner)
     page.goto("/community/votes")
     page.get_by_test_id(f"vote-{vote_id}").click()
     page.wait_for_url(re.compile(rf"/community/votes/{vote_id}$"))
@@ -124,11 +112,11 @@ def test_an_owner_votes_and_the_office_closes_the_vote(browser: Any, live_server
 
 def test_a_grid_worker_logs_a_visit_on_the_phone(browser: Any, live_server: str) -> None:  # noqa: F811
     ARTIFACTS.mkdir(exist_ok=True)
-    ctx, page = _signed_in(browser, live_server, "demo-community")
+    ctx, page = signed_in(browser, live_server, "demo-community")
     page.goto("/community/office")
     assert "每月走访独居老人" in page.locator("section[aria-labelledby=h-completion]").inner_text()
     ctx.close()
-    ctx, page = _signed_in(browser, live_server, "demo-grid")
+    ctx, page = signed_in(browser, live_server, "demo-grid")
     page.goto("/community/tasks")
     tasks = page.locator("[data-testid^=task-]")
     if tasks.count() == 0:  # the demo's visit plan is in another grid than demo-grid's

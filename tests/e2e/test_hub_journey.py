@@ -84,7 +84,7 @@ def _street_of(url: str, username: str) -> tuple[int, float, float]:
 
 def test_a_gauge_reports_water_and_a_case_is_opened(browser: Any, live_server: str, live_db: str) -> None:
     street_id, lon, lat = _street_of(live_db, "demo-data")
-    ctx, page = signed_in(browser, live_server, "demo-data")
+    ctx, page = signed_in(browser, live_server, "demo-data", timeout_ms=10_000)
     try:
         page.goto("/hub/devices")
         page.wait_for_selector("#hd-map[data-ready='1']", timeout=10_000)
@@ -153,7 +153,7 @@ def test_a_gauge_reports_water_and_a_case_is_opened(browser: Any, live_server: s
         ctx.close()
 
     # The alarm opened a machine-found case (道路积水), waiting for someone to verify it.
-    admin_ctx, admin = signed_in(browser, live_server, "demo-admin")
+    admin_ctx, admin = signed_in(browser, live_server, "demo-admin", timeout_ms=10_000)
     try:
 
         def listed() -> bool:
@@ -172,8 +172,8 @@ def test_a_gauge_reports_water_and_a_case_is_opened(browser: Any, live_server: s
 
 def test_a_shared_dataset_is_read_with_a_masked_field(browser: Any, live_server: str) -> None:
     code = "cg.e2e-vendors"
-    officer_ctx, officer = signed_in(browser, live_server, "demo-data")
-    staff_ctx, staff = signed_in(browser, live_server, "demo-jtj")
+    officer_ctx, officer = signed_in(browser, live_server, "demo-data", timeout_ms=10_000)
+    staff_ctx, staff = signed_in(browser, live_server, "demo-jtj", timeout_ms=10_000)
     try:
         officer.goto("/data/new")
         officer.fill("#dc-code", code)
@@ -243,8 +243,8 @@ def test_a_shared_dataset_is_read_with_a_masked_field(browser: Any, live_server:
 
 
 def test_an_app_is_approved_and_calls_the_api(browser: Any, live_server: str) -> None:
-    dev_ctx, dev = signed_in(browser, live_server, "demo-dev")
-    admin_ctx, admin = signed_in(browser, live_server, "demo-admin")
+    dev_ctx, dev = signed_in(browser, live_server, "demo-dev", timeout_ms=10_000)
+    admin_ctx, admin = signed_in(browser, live_server, "demo-admin", timeout_ms=10_000)
     try:
         dev.goto("/developer")
         dev.get_by_test_id("name").fill("积水地图")

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from cityos.core.actor import subtree_clause
 from cityos.core.db import make_engine, make_sessionmaker, unit_of_work
 from cityos.core.runtime import blind_index, field_cipher
-from cityos.demo.accounts import DEMO_PASSWORD, demo_account
+from cityos.demo.accounts import demo_account
 from cityos.identity.models import Account
 from cityos.people.models import Person, Residence
 from cityos.people.validation import id_check_char
 from cityos.places.models import Region
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -113,19 +113,8 @@ def _rating(url: str, app_url: str) -> int | None:
     return int(level) if level is not None else None
 
 
-def _signed_in(browser, base_url: str, username: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto("/signin")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("form:has(input[name=password]) button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/(me)?$"))
-    return context, page
-
-
 def _approve(browser, base_url: str, username: str, url: str, shot: str) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, base_url, username)
+    context, page = signed_in(browser, base_url, username)
     page.goto(url)
     if page.get_by_test_id("act-receive").count():  # 受理 comes first, by whichever department is first
         page.get_by_test_id("act-receive").click()
@@ -137,7 +126,7 @@ def _approve(browser, base_url: str, username: str, url: str, shot: str) -> None
 
 
 def test_turning_60_to_elderly_card_in_the_wallet(browser, live_server: str, journey: Journey) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto("/offers")
     card = page.locator("[data-testid=offer]", has_text="老年人优待证")
     assert card.count() == 1
@@ -157,7 +146,7 @@ def test_turning_60_to_elderly_card_in_the_wallet(browser, live_server: str, jou
     context.close()
 
     _approve(browser, live_server, "demo-mzj", app_url, "services-03-mzj-approved")
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto(app_url)
     assert page.get_by_test_id("app-status").get_attribute("data-state") == "approving"
     steps = page.get_by_test_id("steps").inner_text()
@@ -167,7 +156,7 @@ def test_turning_60_to_elderly_card_in_the_wallet(browser, live_server: str, jou
     context.close()
     _approve(browser, live_server, "demo-jtj", app_url, "services-05-jtj-approved")
 
-    context, page = _signed_in(browser, live_server, demo_account("resident").username)
+    context, page = signed_in(browser, live_server, demo_account("resident").username)
     page.goto(app_url)
     assert page.get_by_test_id("app-status").get_attribute("data-state") == "approved"
     result = page.get_by_test_id("result-credential")
@@ -186,7 +175,7 @@ def test_turning_60_to_elderly_card_in_the_wallet(browser, live_server: str, jou
 
 
 def test_window_clerk_files_for_a_resident_without_a_phone(browser, live_server: str, journey: Journey) -> None:  # type: ignore[no-untyped-def]
-    context, page = _signed_in(browser, live_server, "demo-window")
+    context, page = signed_in(browser, live_server, "demo-window")
     page.goto("/counter")
     page.get_by_test_id("counter-id").fill(journey.elder_id_number)
     page.get_by_test_id("counter-find").click()
