@@ -223,7 +223,7 @@ class SegmentIndex:
         """
         radius_m = min(radius_m, self.radius_m)  # the grid only guarantees the build radius
         parts = []
-        for lo in range(0, max(len(x), 1), CANDIDATE_BLOCK):
+        for lo in range(0, max(len(x), 1), CANDIDATE_BLOCK):  # one empty block for no points
             pt, seg, offset, dist, ux, uy, _slot = self._candidates(
                 x[lo : lo + CANDIDATE_BLOCK], y[lo : lo + CANDIDATE_BLOCK], radius_m, k
             )
