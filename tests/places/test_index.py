@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cityos.core.actor import SYSTEM
 from cityos.core.db import utcnow
 from cityos.core.errors import NotFound
+from cityos.places import cells as covering
 from cityos.places import index, service
 from cityos.places.models import Region, RegionCell
 from tests.factories import World, add_region, make_actor, make_world
@@ -141,7 +142,7 @@ def test_other_processes_writes_are_noticed(session: Session, world: World, monk
     assert _id(index.locate(session, 104.07, 30.05)) == w.grid2.id
     shape = box(104.065, 30.045, 104.075, 30.055)
     estate = add_region(session, w.grid2, "estate", "别处写的小区", geometry=_gj(shape))
-    cover = index.cover([shape], [index.LEVEL_RESOLUTION["estate"]])
+    cover = covering.cover([shape], [covering.LEVEL_RESOLUTION["estate"]])
     session.execute(
         insert(RegionCell),
         [
@@ -186,8 +187,8 @@ def test_cover_never_misses_a_cell_nor_claims_a_partial_one() -> None:
             ]
             shapes.append(MultiPoint(pts).convex_hull)
     for level in ("city", "street", "grid", "estate", "building"):
-        res = index.resolutions_for([level] * len(shapes), shapes)
-        result = index.cover(shapes, res)
+        res = covering.resolutions_for([level] * len(shapes), shapes)
+        result = covering.cover(shapes, res)
         cells: dict[tuple[int, int], bool] = {
             (o, c): f for o, c, f in zip(result.owner.tolist(), result.cell.tolist(), result.full.tolist(), strict=True)
         }
@@ -208,8 +209,8 @@ def test_cover_never_misses_a_cell_nor_claims_a_partial_one() -> None:
 def test_long_thin_shapes_are_covered_by_the_polygon_fill() -> None:
     """A 50 km corridor 100 m wide is too long for a ring search around one point; H3 fills it."""
     corridor = Polygon([(104.0, 30.0), (104.5, 30.2), (104.5, 30.201), (104.0, 30.001)])
-    res = index.resolution_for("grid", corridor)
-    result = index.cover([corridor], [res])
+    res = covering.resolution_for("grid", corridor)
+    result = covering.cover([corridor], [res])
     cells = dict(zip(result.cell.tolist(), result.full.tolist(), strict=True))
     rng = random.Random(3)
     for _ in range(3000):
@@ -224,10 +225,10 @@ def test_long_thin_shapes_are_covered_by_the_polygon_fill() -> None:
 def test_oversized_shapes_get_a_coarser_resolution() -> None:
     small = box(104.0, 30.0, 104.0004, 30.0002)
     huge = box(104.0, 30.0, 104.5, 30.5)  # a 'building' of 50 km x 55 km
-    assert index.resolution_for("building", small) == index.LEVEL_RESOLUTION["building"]
-    coarse = index.resolution_for("building", huge)
-    assert coarse < index.LEVEL_RESOLUTION["building"]
-    assert len(index.cover([huge], [coarse]).cell) <= index.MAX_CELLS_PER_REGION
+    assert covering.resolution_for("building", small) == covering.LEVEL_RESOLUTION["building"]
+    coarse = covering.resolution_for("building", huge)
+    assert coarse < covering.LEVEL_RESOLUTION["building"]
+    assert len(covering.cover([huge], [coarse]).cell) <= covering.MAX_CELLS_PER_REGION
 
 
 def _gj(poly: Polygon) -> dict:
