@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from cityos.core.http import DbSession
 from cityos.core.i18n import translate
 from cityos.core.pagination import PageQuery
-from cityos.emergency.campaigns import enterprises, groups, reports, supplies
+from cityos.emergency.campaigns import enterprises, groups, reports, supplies, work
 from cityos.emergency.campaigns import help as helps
 from cityos.emergency.campaigns import service as campaigns
 from cityos.emergency.campaigns.models import Campaign, CampaignForm, HelpRequest
@@ -298,7 +298,7 @@ def organisations(
 # --- tasks ----------------------------------------------------------------------------------------------------------
 
 
-def _task(view: campaigns.TaskView) -> TaskRead:
+def _task(view: work.TaskView) -> TaskRead:
     t = view.task
     return TaskRead(
         id=t.id,
@@ -323,13 +323,13 @@ def list_tasks(
     campaign_id: Annotated[int | None, Query()] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
 ) -> list[TaskRead]:
-    return [_task(v) for v in campaigns.list_tasks(session, actor, campaign_id=campaign_id, status=status)]
+    return [_task(v) for v in work.list_tasks(session, actor, campaign_id=campaign_id, status=status)]
 
 
 @router.post("/campaign-tasks/{campaign_task_id}/done", response_model=TaskRead)
 def finish_task(campaign_task_id: int, body: TaskDoneIn, session: DbSession, actor: CurrentActor) -> TaskRead:
-    task = campaigns.finish_task(session, actor, task_id=campaign_task_id, note=body.note)
-    return _task(campaigns.task_view(session, actor, task.id))
+    task = work.finish_task(session, actor, task_id=campaign_task_id, note=body.note)
+    return _task(work.task_view(session, actor, task.id))
 
 
 # --- help requests --------------------------------------------------------------------------------------------------

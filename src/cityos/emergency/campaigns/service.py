@@ -53,7 +53,6 @@ MSG_NOT_DRAFT = N_("Only a draft campaign can be published.")
 MSG_NOT_PUBLISHED = N_("Only a running campaign can be closed.")
 MSG_CLOSED = N_("This campaign has been closed.")
 MSG_NOT_RUNNING = N_("This campaign is not running.")
-MSG_TASK_DONE = N_("This task is already done.")
 MSG_NOTE = N_("At most {max_length} characters.")
 MSG_VERSION = N_("This form version does not exist.")
 MSG_OUTSIDE = N_("This region is outside the campaign or your area.")
@@ -431,131 +430,6 @@ def save_form(
     campaign.form_version = row.version
     session.flush()
     return row
-
-
-# --- tasks --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TaskView:
-    task: Task
-    campaign_title: str
-    place: str
-    residents: int
-    special: int  # residents of a special group (listed first)
-    reached: int
-
-
-def _task_query(actor: Actor) -> Select[Task, Campaign]:
-    require_any(actor, ("campaign:task", "campaign:read", "campaign:manage"))
-    return (
-        select(Task, Campaign)
-        .join(Campaign, Campaign.id == Task.campaign_id)
-        .where(actor.scope_clause(Task.region_path), Campaign.status == CampaignStatus.PUBLISHED)
-    )
-
-
-def _resident_counts(session: Session, targets: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int, int]]:
-    """(residents, special, reached) of each (campaign, path): three small counts per path."""
-    out: dict[tuple[int, str], tuple[int, int, int]] = {}
-    for campaign_id, path in targets:
-        residents = (
-            select(Residence.person_id)
-            .join(Region, Region.id == Residence.room_id)
-            .where(subtree_clause(Region.path, path), Residence.until.is_(None))
-        )
-        total = session.scalar(select(func.count(func.distinct(residents.subquery().c.person_id)))) or 0
-        special = (
-            session.scalar(
-                select(func.count(func.distinct(PersonTag.person_id))).where(
-                    PersonTag.person_id.in_(residents), PersonTag.tag.in_(kinds.SPECIAL_TAGS)
-                )
-            )
-            or 0
-        )
-        reached = (
-            session.scalar(
-                select(func.count())
-                .select_from(Reach)
-                .where(Reach.campaign_id == campaign_id, subtree_clause(Reach.region_path, path))
-            )
-            or 0
-        )
-        out[(campaign_id, path)] = (int(total), int(special), int(reached))
-    return out
-
-
-def list_tasks(
-    session: Session,
-    actor: Actor,
-    *,
-    campaign_id: int | None = None,
-    status: str | None = None,
-    limit: int = 200,
-) -> list[TaskView]:
-    """The tasks of the actor's buildings; those with special-group residents first."""
-    query = _task_query(actor)
-    if campaign_id is not None:
-        query = query.where(Task.campaign_id == campaign_id)
-    if status:
-        query = query.where(Task.status == status)
-    rows = session.execute(query.order_by(Task.status.desc(), Task.region_path).limit(limit)).all()
-    views = _views(session, [(t, c) for t, c in rows])
-    return sorted(views, key=lambda v: (v.task.status != TaskStatus.OPEN, v.special == 0, v.task.region_path))
-
-
-def _views(session: Session, rows: list[tuple[Task, Campaign]]) -> list[TaskView]:
-    regions = {r.id: r for r in session.scalars(select(Region).where(Region.id.in_({t.region_id for t, _ in rows})))}
-    counts = _resident_counts(session, [(t.campaign_id, t.region_path) for t, _ in rows])
-    from cityos.people.service import addresses
-
-    names = addresses(session, list(regions.values()))
-    return [
-        TaskView(t, c.title, names.get(t.region_id, ""), *counts.get((t.campaign_id, t.region_path), (0, 0, 0)))
-        for t, c in rows
-        if t.region_id in regions
-    ]
-
-
-def task_view(session: Session, actor: Actor, task_id: int) -> TaskView:
-    return _views(session, [get_task(session, actor, task_id)])[0]
-
-
-def get_task(session: Session, actor: Actor, task_id: int) -> tuple[Task, Campaign]:
-    row = session.execute(_task_query(actor).where(Task.id == task_id)).first()
-    if row is None:
-        raise NotFound()
-    return row[0], row[1]
-
-
-def finish_task(
-    session: Session, actor: Actor, *, task_id: int, note: str | None = None, now: datetime | None = None
-) -> Task:
-    task, campaign = get_task(session, actor, task_id)
-    actor.require("campaign:task", region=task.region_path)
-    text = (note or "").strip() or None
-    if text is not None and len(text) > 1000:
-        raise Invalid(details=[FieldError("note", MSG_NOTE, {"max_length": 1000})])
-    running(campaign)
-    if task.status == TaskStatus.DONE:
-        raise Conflict(MSG_TASK_DONE)
-    task.status = TaskStatus.DONE
-    task.note = text
-    task.done_by_account_id = actor.account_id
-    task.done_at = now or utcnow()
-    session.flush()
-    return task
-
-
-def reopen_task(session: Session, actor: Actor, *, task_id: int) -> Task:
-    task, campaign = get_task(session, actor, task_id)
-    actor.require("campaign:task", region=task.region_path)
-    running(campaign)
-    task.status = TaskStatus.OPEN
-    task.done_at = None
-    task.done_by_account_id = None
-    session.flush()
-    return task
 
 
 # --- building QR codes ----------------------------------------------------------------------------------------

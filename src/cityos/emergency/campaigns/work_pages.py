@@ -15,7 +15,7 @@ from cityos.core.actor import Actor
 from cityos.core.errors import DomainError, FieldError, Invalid, NotFound
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_
-from cityos.emergency.campaigns import forms, groups, reports, supplies
+from cityos.emergency.campaigns import forms, groups, reports, supplies, work
 from cityos.emergency.campaigns import help as helps
 from cityos.emergency.campaigns import service as campaigns
 from cityos.emergency.campaigns.models import Campaign, Task
@@ -57,7 +57,7 @@ def task_list(
 ) -> HTMLResponse:
     from cityos.emergency.campaigns.pages import common
 
-    views = campaigns.list_tasks(session, actor, status=status if status in ("open", "done") else None)
+    views = work.list_tasks(session, actor, status=status if status in ("open", "done") else None)
     return render(request, "emergency/campaigns/tasks.html", common(tasks=views, status=status))
 
 
@@ -81,7 +81,7 @@ def _task_page(
     for line in sorted(lines, key=lambda x: (x.room, not x.special, x.person_id)):
         households.setdefault(line.room_id, []).append(line)
     ordered = sorted(households.items(), key=lambda kv: (not any(p.special for p in kv[1]), kv[1][0].room))
-    view = campaigns.task_view(session, actor, task.id)
+    view = work.task_view(session, actor, task.id)
     return render(
         request,
         "emergency/campaigns/task.html",
@@ -109,13 +109,13 @@ def task_page(
     actor: PageActor,
     done: Annotated[str, Query(max_length=16)] = "",
 ) -> HTMLResponse:
-    task, campaign = campaigns.get_task(session, actor, task_id)
+    task, campaign = work.get_task(session, actor, task_id)
     return _task_page(request, session, actor, task, campaign, notice=NOTICES.get(done))
 
 
 def _refused_task(request: Request, session: Session, actor: Actor, task_id: int, exc: DomainError) -> HTMLResponse:
     errors = refused(request, session, actor, exc)
-    task, campaign = campaigns.get_task(session, actor, task_id)
+    task, campaign = work.get_task(session, actor, task_id)
     return _task_page(request, session, actor, task, campaign, errors=errors, status_code=exc.status_code)
 
 
@@ -126,7 +126,7 @@ def _ids(values: list[str]) -> list[int]:
 @router.post("/emergency/tasks/{task_id}/reach", response_class=HTMLResponse)
 async def task_reach(task_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
     raw = await multi(request)
-    task, campaign = campaigns.get_task(session, actor, task_id)
+    task, campaign = work.get_task(session, actor, task_id)
     try:
         door, phone = _ids(raw.get("door", [])), _ids(raw.get("phone", []))
         if not door and not phone:
@@ -144,9 +144,9 @@ async def task_done(task_id: int, request: Request, session: DbSession, actor: P
     raw = await multi(request)
     try:
         if first(raw, "reopen") == "1":
-            campaigns.reopen_task(session, actor, task_id=task_id)
+            work.reopen_task(session, actor, task_id=task_id)
         else:
-            campaigns.finish_task(session, actor, task_id=task_id, note=first(raw, "note") or None)
+            work.finish_task(session, actor, task_id=task_id, note=first(raw, "note") or None)
     except DomainError as exc:
         return _refused_task(request, session, actor, task_id, exc)
     return RedirectResponse(f"/emergency/tasks/{task_id}?done=done", status_code=303)
@@ -155,7 +155,7 @@ async def task_done(task_id: int, request: Request, session: DbSession, actor: P
 @router.post("/emergency/tasks/{task_id}/test", response_class=HTMLResponse)
 async def task_test(task_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
     raw = await multi(request)
-    task, campaign = campaigns.get_task(session, actor, task_id)
+    task, campaign = work.get_task(session, actor, task_id)
     person = first(raw, "person_id")
     try:
         groups.record_test_result(
@@ -174,7 +174,7 @@ async def task_test(task_id: int, request: Request, session: DbSession, actor: P
 @router.post("/emergency/tasks/{task_id}/supplies", response_class=HTMLResponse)
 async def task_supplies(task_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
     raw = await multi(request)
-    task, campaign = campaigns.get_task(session, actor, task_id)
+    task, campaign = work.get_task(session, actor, task_id)
     room = first(raw, "room_id")
     quantities: dict[str, Any] = {k.removeprefix("qty-"): first(raw, k) for k in raw if k.startswith("qty-")}
     quantities = {k: v for k, v in quantities.items() if v != ""}
@@ -202,7 +202,7 @@ def _number(value: str) -> Any:
 @router.post("/emergency/tasks/{task_id}/help", response_class=HTMLResponse)
 async def task_help(task_id: int, request: Request, session: DbSession, actor: PageActor) -> Response:
     raw = await multi(request)
-    task, campaign = campaigns.get_task(session, actor, task_id)
+    task, campaign = work.get_task(session, actor, task_id)
     person = first(raw, "person_id")
     try:
         helps.request_help(
@@ -257,7 +257,7 @@ def _person_form(
 
 @router.get("/emergency/tasks/{task_id}/report/{person_id}", response_class=HTMLResponse)
 def person_report(task_id: int, person_id: int, request: Request, session: DbSession, actor: PageActor) -> HTMLResponse:
-    task, campaign = campaigns.get_task(session, actor, task_id)
+    task, campaign = work.get_task(session, actor, task_id)
     return _person_form(request, session, actor, task, campaign, person_id)
 
 
@@ -266,7 +266,7 @@ async def person_report_post(
     task_id: int, person_id: int, request: Request, session: DbSession, actor: PageActor
 ) -> Response:
     raw = await multi(request)
-    task, campaign = campaigns.get_task(session, actor, task_id)
+    task, campaign = work.get_task(session, actor, task_id)
     schema = campaigns.form_of(session, campaign).schema
     values = forms.coerce(schema, raw)
     try:
@@ -275,7 +275,7 @@ async def person_report_post(
         )
     except DomainError as exc:
         errors = refused(request, session, actor, exc)
-        task, campaign = campaigns.get_task(session, actor, task_id)
+        task, campaign = work.get_task(session, actor, task_id)
         return _person_form(
             request,
             session,
