@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,11 @@ def live_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     from cityos.registry import install_shipped
     from cityos.workflow.calendar import seed_years
 
+    this_year = date.today().year
     with unit_of_work(runtime.session_factory) as session:
         install_shipped(session)
-        seed_years(session, [2025, 2026])
+        # the years `cityos db upgrade` loads (last, this and next, where published)
+        seed_years(session, range(this_year - 1, this_year + 2))
     runtime.close()
     return url
 
