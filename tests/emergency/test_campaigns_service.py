@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cityos.core.errors import Conflict, Forbidden, Invalid, NotFound
 from cityos.emergency.campaigns import forms, kinds, reports
 from cityos.emergency.campaigns import service as campaigns
 from cityos.emergency.campaigns.models import Campaign, CampaignForm, CampaignTemplate, SuppliesItem, Task
+from cityos.people.models import Residence
 from tests.emergency.campaigns_fixtures import FEVER, GOOD, NOW, TODAY, CampWorld, camp_world  # noqa: F401
 
 
@@ -210,3 +211,23 @@ def test_choice_options_keep_their_values_across_versions(session: Session, cw: 
     assert forms.abnormal_fields(saved.schema, {"mood": "good", "signs": ["o2"], "temp": 36.1, "ok": True}) == []
     problems = forms.check_answers(saved.schema, {"mood": "bad", "signs": ["o9"], "temp": 50, "seen": "7/12"})
     assert [p.field for p in problems] == ["mood", "signs", "temp", "seen"]
+
+
+def test_task_list_counts_each_buildings_residents_special_groups_and_reached(session: Session, cw: CampWorld) -> None:
+    from cityos.emergency.campaigns import work
+
+    # building 1: 居民甲 and 居民乙 in room 101, 居民丙 (pregnant) and 居民丁 (key group) in 102;
+    # building 2: 居民戊. The other community's 居民己 is no task of this campaign.
+    reports.mark_reached(
+        session, cw.staff, campaign_id=cw.campaign.id, person_ids=[cw.neighbour.id, cw.person.id], how="door", now=NOW
+    )
+    reports.mark_reached(session, cw.staff, campaign_id=cw.campaign.id, person_ids=[cw.far.id], how="phone", now=NOW)
+    views = {v.task.region_id: v for v in work.list_tasks(session, cw.staff, campaign_id=cw.campaign.id)}
+    assert set(views) == {cw.world.building.id, cw.building2.id}
+    one, two = views[cw.world.building.id], views[cw.building2.id]
+    assert (one.residents, one.special, one.reached) == (4, 1, 2)
+    assert (two.residents, two.special, two.reached) == (1, 0, 1)
+    # a resident who moved out is no longer counted; the reach already recorded stays
+    session.execute(update(Residence).where(Residence.person_id == cw.neighbour.id).values(until=TODAY))
+    again = work.task_view(session, cw.staff, one.task.id)
+    assert (again.residents, again.special, again.reached) == (3, 0, 2)

@@ -4,10 +4,11 @@ task."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.core.actor import Actor, subtree_clause
@@ -43,33 +44,51 @@ def _task_query(actor: Actor) -> Select[Task, Campaign]:
 
 
 def _resident_counts(session: Session, targets: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int, int]]:
-    """(residents, special, reached) of each (campaign, path): three small counts per path."""
-    out: dict[tuple[int, str], tuple[int, int, int]] = {}
-    for campaign_id, path in targets:
-        residents = (
-            select(Residence.person_id)
-            .join(Region, Region.id == Residence.room_id)
-            .where(subtree_clause(Region.path, path), Residence.until.is_(None))
+    """(residents, special, reached) of each (campaign, path), in two queries for the whole list:
+    the residences under any of the paths (with whether the person is in a special group) and
+    the campaigns' reach rows under them, each row counted for every listed path above it."""
+    paths = {path for _, path in targets}
+    if not paths:
+        return {}
+    special_person = (
+        select(PersonTag.person_id)
+        .where(PersonTag.person_id == Residence.person_id, PersonTag.tag.in_(kinds.SPECIAL_TAGS))
+        .exists()
+    )
+    residents: dict[str, set[int]] = {path: set() for path in paths}
+    special: dict[str, set[int]] = {path: set() for path in paths}
+    rows = session.execute(
+        select(Region.path, Residence.person_id, special_person)
+        .join(Region, Region.id == Residence.room_id)
+        .where(or_(*(subtree_clause(Region.path, path) for path in sorted(paths))), Residence.until.is_(None))
+    )
+    for room_path, person_id, is_special in rows:
+        for path in _listed_above(room_path, paths):
+            residents[path].add(person_id)
+            if is_special:
+                special[path].add(person_id)
+    wanted = set(targets)
+    reached: Counter[tuple[int, str]] = Counter()
+    reach_rows = session.execute(
+        select(Reach.campaign_id, Reach.region_path).where(
+            Reach.campaign_id.in_({campaign_id for campaign_id, _ in targets}),
+            or_(*(subtree_clause(Reach.region_path, path) for path in sorted(paths))),
         )
-        total = session.scalar(select(func.count(func.distinct(residents.subquery().c.person_id)))) or 0
-        special = (
-            session.scalar(
-                select(func.count(func.distinct(PersonTag.person_id))).where(
-                    PersonTag.person_id.in_(residents), PersonTag.tag.in_(kinds.SPECIAL_TAGS)
-                )
-            )
-            or 0
-        )
-        reached = (
-            session.scalar(
-                select(func.count())
-                .select_from(Reach)
-                .where(Reach.campaign_id == campaign_id, subtree_clause(Reach.region_path, path))
-            )
-            or 0
-        )
-        out[(campaign_id, path)] = (int(total), int(special), int(reached))
-    return out
+    )
+    for campaign_id, reach_path in reach_rows:
+        for path in _listed_above(reach_path, paths):
+            if (campaign_id, path) in wanted:
+                reached[(campaign_id, path)] += 1
+    return {
+        (campaign_id, path): (len(residents[path]), len(special[path]), reached[(campaign_id, path)])
+        for campaign_id, path in targets
+    }
+
+
+def _listed_above(path: str, listed: set[str]) -> list[str]:
+    """The paths of ``listed`` whose subtree holds ``path`` (itself included): its prefixes that
+    end at a '/', as ``subtree_clause`` selects them."""
+    return [path[: i + 1] for i, char in enumerate(path) if char == "/" and path[: i + 1] in listed]
 
 
 def list_tasks(
