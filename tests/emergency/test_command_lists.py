@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from cityos.core.errors import Invalid
 from cityos.core.models import AuditRecord
 from cityos.core.pagination import PageParams
+from cityos.emergency.command import report as daily
 from cityos.emergency.command import service, store
 from tests.emergency.command_fixtures import Known, build_known
 from tests.factories import make_actor
@@ -97,7 +98,7 @@ def test_the_daily_report_has_a_table_per_level(session: Session, known: Known, 
     commander = make_actor(session, roles=["commander"], scope=known.world.city)
     if built:
         store.build(session, known.campaign)
-    report = service.daily_report(session, commander, campaign_id=known.campaign.id, region_id=known.world.street.id)
+    report = daily.daily_report(session, commander, campaign_id=known.campaign.id, region_id=known.world.street.id)
     assert report.campaign_title == "幸福社区疫情筛查"
     assert [t.level for t in report.levels] == ["community", "grid", "estate", "building"]
     buildings = report.levels[-1].rows
@@ -114,8 +115,8 @@ def test_the_daily_report_has_a_table_per_level(session: Session, known: Known, 
 
 def test_a_level_too_large_to_list_is_left_out(session: Session, known: Known, monkeypatch: pytest.MonkeyPatch) -> None:
     commander = make_actor(session, roles=["commander"], scope=known.world.city)
-    monkeypatch.setattr(service, "MAX_LEVEL_ROWS", 2)
-    report = service.daily_report(session, commander, campaign_id=known.campaign.id, region_id=known.world.community.id)
+    monkeypatch.setattr(daily, "MAX_LEVEL_ROWS", 2)
+    report = daily.daily_report(session, commander, campaign_id=known.campaign.id, region_id=known.world.community.id)
     assert [(t.level, len(t.rows), t.omitted) for t in report.levels] == [
         ("grid", 2, 0),
         ("estate", 2, 0),

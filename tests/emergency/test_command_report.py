@@ -11,16 +11,17 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from cityos.core.i18n import current_locale
-from cityos.emergency.command import export, service
+from cityos.emergency.command import export
+from cityos.emergency.command import report as daily
 from tests.emergency.command_fixtures import Known, build_known
 from tests.factories import make_actor
 
 
 @pytest.fixture
-def report(session: Session) -> service.DailyReport:
+def report(session: Session) -> daily.DailyReport:
     known: Known = build_known(session)
     commander = make_actor(session, roles=["commander"], scope=known.world.city)
-    return service.daily_report(session, commander, campaign_id=known.campaign.id, region_id=known.world.community.id)
+    return daily.daily_report(session, commander, campaign_id=known.campaign.id, region_id=known.world.community.id)
 
 
 def pdf_title(data: bytes) -> str:
@@ -43,7 +44,7 @@ def pdf_title(data: bytes) -> str:
     return bytes(out).decode("utf-16")
 
 
-def test_xlsx_has_a_summary_and_a_sheet_per_level_in_chinese(report: service.DailyReport) -> None:
+def test_xlsx_has_a_summary_and_a_sheet_per_level_in_chinese(report: daily.DailyReport) -> None:
     token = current_locale.set("zh_CN")
     try:
         data = export.xlsx(report)
@@ -72,7 +73,7 @@ def test_xlsx_has_a_summary_and_a_sheet_per_level_in_chinese(report: service.Dai
     assert [r[2] for r in overdue] == ["待响应", "已升级"]
 
 
-def test_xlsx_headers_follow_the_language(report: service.DailyReport) -> None:
+def test_xlsx_headers_follow_the_language(report: daily.DailyReport) -> None:
     token = current_locale.set("en")
     try:
         book = load_workbook(io.BytesIO(export.xlsx(report)))
@@ -81,7 +82,7 @@ def test_xlsx_headers_follow_the_language(report: service.DailyReport) -> None:
     assert book.sheetnames == ["Summary", "Grid", "Estate", "Building", "Overdue help"]
 
 
-def test_pdf_is_a_pdf_titled_with_the_campaign(report: service.DailyReport) -> None:
+def test_pdf_is_a_pdf_titled_with_the_campaign(report: daily.DailyReport) -> None:
     data = export.pdf(report)
     assert data.startswith(b"%PDF-")
     assert data.rstrip().endswith(b"%%EOF")
@@ -90,6 +91,6 @@ def test_pdf_is_a_pdf_titled_with_the_campaign(report: service.DailyReport) -> N
     assert len(data) > 3000
 
 
-def test_filenames_name_the_campaign_region_and_day(report: service.DailyReport) -> None:
+def test_filenames_name_the_campaign_region_and_day(report: daily.DailyReport) -> None:
     name = export.filename(report, "xlsx")
     assert name == f"daily-report-{report.campaign_id}-{report.region.id}-{report.day.isoformat()}.xlsx"

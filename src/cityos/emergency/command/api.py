@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from cityos.core.http import DbSession
 from cityos.core.pagination import PageQuery
 from cityos.emergency.command import export, service
+from cityos.emergency.command import report as daily
 from cityos.emergency.command.schemas import HelpItemRead, RollupRead, UnreachedPageRead
 from cityos.identity.deps import CurrentActor
 
@@ -65,7 +66,7 @@ def get_daily_report_xlsx(
     campaign_id: CampaignId, session: DbSession, actor: CurrentActor, region_id: RegionId = None, day: Day = None
 ) -> Response:
     """日报 as a spreadsheet: a summary sheet and one sheet per level below the region."""
-    report = service.daily_report(session, actor, campaign_id=campaign_id, region_id=region_id, day=day)
+    report = daily.daily_report(session, actor, campaign_id=campaign_id, region_id=region_id, day=day)
     return Response(
         export.xlsx(report),
         media_type=XLSX,
@@ -78,7 +79,7 @@ def get_daily_report_pdf(
     campaign_id: CampaignId, session: DbSession, actor: CurrentActor, region_id: RegionId = None, day: Day = None
 ) -> Response:
     """日报 as a PDF for printing and sending up the ladder."""
-    report = service.daily_report(session, actor, campaign_id=campaign_id, region_id=region_id, day=day)
+    report = daily.daily_report(session, actor, campaign_id=campaign_id, region_id=region_id, day=day)
     return Response(
         export.pdf(report),
         media_type="application/pdf",

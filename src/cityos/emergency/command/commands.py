@@ -70,14 +70,15 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
     ) -> None:
         """Write a campaign's daily report (日报) as XLSX or PDF."""
         from cityos.core.actor import SYSTEM
-        from cityos.emergency.command import export, service
+        from cityos.emergency.command import export
+        from cityos.emergency.command import report as daily
 
         if out.suffix not in (".xlsx", ".pdf"):
             raise typer.BadParameter("the file must end in .xlsx or .pdf", param_hint="--out")
         with work() as session:
             the_day = _day(day)
             report = _run(
-                lambda: service.daily_report(session, SYSTEM, campaign_id=campaign_id, region_id=region_id, day=the_day)
+                lambda: daily.daily_report(session, SYSTEM, campaign_id=campaign_id, region_id=region_id, day=the_day)
             )
             out.write_bytes(export.xlsx(report) if out.suffix == ".xlsx" else export.pdf(report))
         typer.echo(f"{out}: {report.campaign_title} · {report.region.name} · {report.day.isoformat()}")

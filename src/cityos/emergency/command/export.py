@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from cityos.core.i18n import N_, _, translate
 from cityos.core.settings import get_settings
-from cityos.emergency.command.service import DailyReport, Figures, HelpItem, LevelTable
+from cityos.emergency.command.report import DailyReport, LevelTable
+from cityos.emergency.command.service import Figures, HelpItem
 from cityos.places.service import level_label
 
 PDF_FONT = "STSong-Light"

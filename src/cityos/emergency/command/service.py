@@ -1,6 +1,7 @@
 """Four-level command (四级指挥 市-区-街-社): a campaign's live roll-ups at every level with
-drill-down to the building, the unreached residents, overdue help requests, the daily report and
-the figures of the map. Plain functions taking a session; they flush, never commit.
+drill-down to the building, the unreached residents, overdue help requests and the figures of
+the map (the daily report built from them is ``report.py``). Plain functions taking a session;
+they flush, never commit.
 
 Who sees what: ``campaign:read`` over the region asked for. A campaign is visible when its
 scope and the actor's overlap; the figures are those of the region asked for *within* the
@@ -11,7 +12,7 @@ district sees all of its communities, the city sees a community's campaign at th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,7 +34,7 @@ from cityos.people import pii
 from cityos.people import service as people
 from cityos.people.models import Person, PersonTag
 from cityos.people.pii import mask_name
-from cityos.places.models import LEVEL_DEPTH, LEVELS, Region, RegionLevel
+from cityos.places.models import LEVEL_DEPTH, Region, RegionLevel
 
 MSG_DAY_FUTURE = N_("The day cannot be in the future.")
 MSG_REGION_OUTSIDE = N_("This area is not part of the campaign's area.")
@@ -203,7 +204,7 @@ def _day(day: date | None) -> date:
     return day
 
 
-def _span(campaign: Campaign, region: Region) -> tuple[str, str]:
+def campaign_span(campaign: Campaign, region: Region) -> tuple[str, str]:
     """The path range of the region's records that belong to the campaign."""
     return subtree_range(campaign.scope_path if campaign.scope_path.startswith(region.path) else region.path)
 
@@ -224,14 +225,16 @@ def rollup(
     counts, child_counts, live = _counts(session, campaign, region, kids, the_day)
     helps = _help_counts(session, campaign, region, kids, now)
     children = [
-        RegionFigures(k.id, k.name, k.level, k.path, _figures(child_counts.get(k.id, {}), helps.get(k.id)))
+        RegionFigures(k.id, k.name, k.level, k.path, figures_of(child_counts.get(k.id, {}), helps.get(k.id)))
         for k in kids
     ]
     return Rollup(
         campaign_id=campaign.id,
         campaign_title=campaign.title,
         campaign_status=campaign.status,
-        region=RegionFigures(region.id, region.name, region.level, region.path, _figures(counts, helps.get(region.id))),
+        region=RegionFigures(
+            region.id, region.name, region.level, region.path, figures_of(counts, helps.get(region.id))
+        ),
         day=the_day,
         children=children,
         ancestors=[Crumb(r.id, r.name, r.level) for r in _ancestors(session, actor, region)],
@@ -265,8 +268,8 @@ def _counts(
         mine, stored_kids = store.read(session, campaign.id, region.id, day)
         if mine is not None:
             return mine.counts, {k.region_id: k.counts for k in stored_kids}, False
-    spans = [sources.Span(region.id, *_span(campaign, region))]
-    spans += [sources.Span(k.id, *_span(campaign, k)) for k in kids]
+    spans = [sources.Span(region.id, *campaign_span(campaign, region))]
+    spans += [sources.Span(k.id, *campaign_span(campaign, k)) for k in kids]
     live = sources.ranges(session, campaign.id, day, spans)
     return live[region.id], {k.id: live[k.id] for k in kids}, True
 
@@ -276,12 +279,12 @@ def _help_counts(
 ) -> dict[int, sources.HelpCounts]:
     """Help requests of the region and each child (always counted from the records: their state
     changes by the minute, and "overdue" with the clock)."""
-    whole = sources.Span(region.id, *_span(campaign, region))
-    parts = [sources.Span(k.id, *_span(campaign, k)) for k in kids]
+    whole = sources.Span(region.id, *campaign_span(campaign, region))
+    parts = [sources.Span(k.id, *campaign_span(campaign, k)) for k in kids]
     return sources.help_counts(session, campaign.id, whole, parts, now)
 
 
-def _figures(counts: dict[str, int], helps: sources.HelpCounts | None) -> Figures:
+def figures_of(counts: dict[str, int], helps: sources.HelpCounts | None) -> Figures:
     h = helps or sources.HelpCounts()
     return Figures(
         residents=counts.get("residents", 0),
@@ -333,7 +336,7 @@ def unreached(
     region = resolve_region(session, actor, campaign, region_id)
     if region.depth < LIST_MIN_DEPTH:
         raise Invalid(details=[FieldError("region_id", MSG_LIST_LEVEL)])
-    lo, hi = _span(campaign, region)
+    lo, hi = campaign_span(campaign, region)
     reached = exists().where(Reach.campaign_id == campaign.id, Reach.person_id == Person.id)
     special = exists().where(PersonTag.person_id == Person.id, PersonTag.tag.in_(SPECIAL_TAGS))
     base = select(Person).where(Person.region_path >= lo, Person.region_path < hi, ~reached)
@@ -396,11 +399,11 @@ def overdue_help(
     """Help requests of the region past their time limit and not yet answered, the oldest first."""
     campaign = get_campaign(session, actor, campaign_id)
     region = resolve_region(session, actor, campaign, region_id)
-    return _overdue(session, campaign, region, limit=limit)
+    return overdue_in(session, campaign, region, limit=limit)
 
 
-def _overdue(session: Session, campaign: Campaign, region: Region, *, limit: int) -> list[HelpItem]:
-    lo, hi = _span(campaign, region)
+def overdue_in(session: Session, campaign: Campaign, region: Region, *, limit: int) -> list[HelpItem]:
+    lo, hi = campaign_span(campaign, region)
     rows = list(
         session.scalars(
             select(HelpRequest)
@@ -472,7 +475,7 @@ def map_features(
     the_day = _day(day)
     if region.depth >= LEVEL_DEPTH[RegionLevel.COMMUNITY]:
         shown = _buildings(session, campaign, region)
-        counts = _many_counts(session, campaign, shown, the_day)
+        counts = many_counts(session, campaign, shown, the_day)
     else:
         shown = _child_regions(session, campaign, region)
         _mine, counts, _live = _counts(session, campaign, region, shown, the_day)
@@ -480,7 +483,7 @@ def map_features(
     for r in shown:
         if r.geometry is None:
             continue
-        f = _figures(counts.get(r.id, {}), None)
+        f = figures_of(counts.get(r.id, {}), None)
         features.append(
             {
                 "type": "Feature",
@@ -502,7 +505,7 @@ def map_features(
 
 
 def _buildings(session: Session, campaign: Campaign, region: Region) -> list[Region]:
-    lo, hi = _span(campaign, region)
+    lo, hi = campaign_span(campaign, region)
     return list(
         session.scalars(
             select(Region)
@@ -513,7 +516,7 @@ def _buildings(session: Session, campaign: Campaign, region: Region) -> list[Reg
     )
 
 
-def _many_counts(
+def many_counts(
     session: Session, campaign: Campaign, regions: Sequence[Region], day: date
 ) -> dict[int, dict[str, int]]:
     """Counts of many regions: the stored rows when built, else counted live."""
@@ -523,119 +526,8 @@ def _many_counts(
         found = store.read_many(session, campaign.id, [r.id for r in regions], day)
         if len(found) == len(regions):
             return found
-    spans = [sources.Span(r.id, *_span(campaign, r)) for r in regions]
+    spans = [sources.Span(r.id, *campaign_span(campaign, r)) for r in regions]
     return sources.ranges(session, campaign.id, day, spans)
-
-
-# --- the daily report ----------------------------------------------------------------------------------------
-
-
-MAX_LEVEL_ROWS = 20_000
-_UNORDERED = 1 << 40  # after every listed parent (the level above was too large to list)
-
-
-@dataclass(frozen=True)
-class LevelRow:
-    parent: str
-    region: RegionFigures
-
-
-@dataclass(frozen=True)
-class LevelTable:
-    level: str
-    rows: list[LevelRow]
-    omitted: int = 0  # rows left out (a level with more than MAX_LEVEL_ROWS regions)
-
-
-@dataclass
-class DailyReport:
-    """日报: a campaign's figures for one region and day, with a table per level below it."""
-
-    campaign_id: int
-    campaign_title: str
-    template_key: str
-    region: RegionFigures
-    ancestors: list[Crumb]
-    day: date
-    generated_at: datetime
-    levels: list[LevelTable] = field(default_factory=list)
-    overdue: list[HelpItem] = field(default_factory=list)
-
-
-def daily_report(
-    session: Session, actor: Actor, *, campaign_id: int, region_id: int | None = None, day: date | None = None
-) -> DailyReport:
-    """The daily report of ``region_id`` on ``day``: its figures, one table per level below it down
-    to the buildings (a level too large to list is left out and says so) and overdue help."""
-    top = rollup(session, actor, campaign_id=campaign_id, region_id=region_id, day=day)
-    campaign = get_campaign(session, actor, campaign_id)
-    region = session.get(Region, top.region.id)
-    assert region is not None
-    now = utcnow()
-    levels: list[LevelTable] = []
-    lo, hi = _span(campaign, region)
-    help_paths = sources.help_rows(session, campaign.id, lo, hi)
-    order: dict[int, int] = {region.id: 0}
-    for level in LEVELS[region.depth + 1 : BUILDING_DEPTH + 1]:
-        table = _level_table(session, campaign, region, level, top.day, help_paths, now, order)
-        levels.append(table)
-        order = {row.region.id: n for n, row in enumerate(table.rows)} if table.rows else {}
-    return DailyReport(
-        campaign_id=campaign.id,
-        campaign_title=campaign.title,
-        template_key=campaign.template_key,
-        region=top.region,
-        ancestors=top.ancestors,
-        day=top.day,
-        generated_at=now,
-        levels=levels,
-        overdue=_overdue(session, campaign, region, limit=200),
-    )
-
-
-def _level_table(
-    session: Session,
-    campaign: Campaign,
-    region: Region,
-    level: str,
-    day: date,
-    help_paths: Sequence[tuple[str, str, Any]],
-    now: datetime,
-    parent_order: dict[int, int],
-) -> LevelTable:
-    """One level's rows, each under its parent in the order of the level above (then by code)."""
-    lo, hi = _span(campaign, region)
-    query = select(Region).where(Region.path >= lo, Region.path < hi, Region.level == level)
-    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    if total > MAX_LEVEL_ROWS:
-        return LevelTable(level, [], omitted=total)
-    regions = sorted(
-        session.scalars(query),
-        key=lambda r: (parent_order.get(r.parent_id or 0, _UNORDERED + (r.parent_id or 0)), r.code, r.id),
-    )
-    counts = _many_counts(session, campaign, regions, day)
-    ids = {r.id for r in regions}
-    helps: dict[int, list[int]] = {r.id: [0, 0, 0, 0] for r in regions}
-    for path, status, due_at in help_paths:
-        opened = status in sources.OPEN_HELP
-        for rid in store.path_ids(path):
-            if rid in ids:
-                t = helps[rid]
-                t[0] += 1
-                t[1] += int(opened)
-                t[2] += int(opened and due_at < now)
-                t[3] += int(status == "escalated")
-    parents = people.region_names(session, [r.parent_id for r in regions])
-    rows = [
-        LevelRow(
-            parents.get(r.parent_id, "") if r.parent_id else "",
-            RegionFigures(
-                r.id, r.name, r.level, r.path, _figures(counts.get(r.id, {}), sources.HelpCounts(*helps[r.id]))
-            ),
-        )
-        for r in regions
-    ]
-    return LevelTable(level, rows)
 
 
 # --- keeping the roll-up current --------------------------------------------------------------------------------
