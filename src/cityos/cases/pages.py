@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityos.cases import service
+from cityos.cases import photos, service
 from cityos.cases.models import Case, Category, Urgency
 from cityos.core.actor import Actor
 from cityos.core.db import utcnow
@@ -301,7 +301,7 @@ def report_case(
             address=address,
         )
         if content:
-            service.attach_photo(
+            photos.attach_photo(
                 session,
                 actor,
                 case=case,
@@ -355,7 +355,7 @@ def _page(
             "departments": departments,
             "department": department,
             "suggested": suggested,
-            "photos": service.photos(session, case),
+            "photos": photos.photos(session, case),
             "duplicates": _visible(session, actor, (case.routing or {}).get("possible_duplicates", [])),
             "merged_into": _visible(session, actor, [case.duplicate_of] if case.duplicate_of else []),
             "can_merge": ("dispatcher" in actor.roles) and case.closed_at is None and case.duplicate_of is None,
@@ -475,7 +475,7 @@ def merge(
 
 @router.get("/cases/photos/{attachment_id}")
 def photo(attachment_id: int, request: Request, session: DbSession, actor: CurrentActor) -> Response:
-    path, media_type = service.photo_path(
+    path, media_type = photos.photo_path(
         session, actor, attachment_id=attachment_id, upload_dir=_runtime(request).settings.upload_dir
     )
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})

@@ -7,18 +7,16 @@ grid workers, dispatchers and commanders see the cases of their area.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.cases.events import CaseBadlyRated, CaseReported
-from cityos.cases.models import Case, CaseAttachment, Category, Channel, Rating, Urgency
+from cityos.cases.models import Case, Category, Channel, Rating, Urgency
 from cityos.cases.ratings import BAD_RATING, MSG_RATING_LEVEL, rate_subject
 from cityos.cases.ratings import RATING_LEVELS as RATING_LEVELS
 from cityos.core import bus
@@ -437,58 +435,6 @@ def rate(session: Session, actor: Actor, *, case_id: int, level: int, comment: s
     if level <= BAD_RATING:
         bus.publish(session, CaseBadlyRated(case_id=case.id, level=level, department_id=case.department_id))
     return row
-
-
-# --- photos -----------------------------------------------------------------------------------------------------
-
-PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
-_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"RIFF": "image/webp"}
-MSG_PHOTO_TYPE = N_("A photo must be a JPEG, PNG or WebP image.")
-MSG_PHOTO_SIZE = N_("A photo may be at most {mb} MB.")
-
-
-def attach_photo(
-    session: Session, actor: Actor, *, case: Case, content: bytes, filename: str, upload_dir: Path, max_bytes: int
-) -> CaseAttachment:
-    """Store a photo of a case under its SHA-256 (the same photo twice is stored once)."""
-    kind = next((t for magic, t in _MAGIC.items() if content.startswith(magic)), None)
-    if kind is None:
-        raise Invalid(details=[FieldError("photo", MSG_PHOTO_TYPE)])
-    if len(content) > max_bytes:
-        raise Invalid(details=[FieldError("photo", MSG_PHOTO_SIZE, {"mb": max_bytes // (1024 * 1024)})])
-    digest = hashlib.sha256(content).hexdigest()
-    path = upload_dir / digest[:2] / (digest + PHOTO_TYPES[kind])
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(content)
-        tmp.replace(path)
-    row = CaseAttachment(
-        case_id=case.id,
-        sha256=digest,
-        media_type=kind,
-        size=len(content),
-        filename=filename[-128:],
-        uploaded_by=actor.label[:128],
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def photos(session: Session, case: Case) -> list[CaseAttachment]:
-    return list(
-        session.scalars(select(CaseAttachment).where(CaseAttachment.case_id == case.id).order_by(CaseAttachment.id))
-    )
-
-
-def photo_path(session: Session, actor: Actor, *, attachment_id: int, upload_dir: Path) -> tuple[Path, str]:
-    """The file of a photo the actor may see (through its case)."""
-    row = session.get(CaseAttachment, attachment_id)
-    if row is None:
-        raise NotFound()
-    get_case(session, actor, row.case_id)
-    return upload_dir / row.sha256[:2] / (row.sha256 + PHOTO_TYPES[row.media_type]), row.media_type
 
 
 # --- duplicates ---------------------------------------------------------------------------------------------------
