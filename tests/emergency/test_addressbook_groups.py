@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from cityos.core.errors import Conflict, Forbidden, Invalid, NotFound
 from cityos.core.models import AuditRecord
 from cityos.core.pagination import PageParams
-from cityos.emergency.addressbook import service
+from cityos.emergency.addressbook import candidates, service
 from cityos.emergency.addressbook.models import Group, Member
 from cityos.people.models import Residence
 from tests.emergency.addressbook_fixtures import Book, address_book  # noqa: F401
@@ -242,25 +242,25 @@ def test_members_are_masked_unless_pii_read(session: Session, book: Book) -> Non
     w = book.world
     service.sync_groups(session, region=w.community)
     building = _group(session, f"building:{w.building.id}")
-    page = service.member_page(session, book.staff, group_id=building.id, role="resident", params=PageParams())
+    page = candidates.member_page(session, book.staff, group_id=building.id, role="resident", params=PageParams())
     assert page.unmasked is False
     shown = {v.person_id: v for v in page.items}
     assert shown[book.person1.id].name == "王**"
     assert shown[book.person1.id].phone == "139****0001"
     assert shown[book.person1.id].place == "1栋 1单元 101"
-    staff_rows = service.member_page(session, book.staff, group_id=building.id, role="staff", params=PageParams())
+    staff_rows = candidates.member_page(session, book.staff, group_id=building.id, role="staff", params=PageParams())
     assert {v.name for v in staff_rows.items} == {"周社工", "街道社工"}  # staff are named, phones masked
     assert "139****0009" in {v.phone for v in staff_rows.items}
     pii_reads = select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "pii.read")
     audits = session.scalar(pii_reads)
     admin = make_actor(session, roles=["admin"], scope=w.city)
-    clear = service.member_page(session, admin, group_id=building.id, role="resident", params=PageParams())
+    clear = candidates.member_page(session, admin, group_id=building.id, role="resident", params=PageParams())
     assert clear.unmasked is True
     assert {v.name for v in clear.items} == {"王秀英", "李建国", "王小明"}
     assert "13900000001" in {v.phone for v in clear.items}
     assert session.scalar(pii_reads) == audits + 1  # type: ignore[operator]
     with pytest.raises(Invalid):
-        service.member_page(session, book.staff, group_id=building.id, role="boss", params=PageParams())
+        candidates.member_page(session, book.staff, group_id=building.id, role="boss", params=PageParams())
 
 
 def test_scope_of_reading(session: Session, book: Book) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from cityos.core.http import DbSession
 from cityos.core.pagination import PageQuery
-from cityos.emergency.addressbook import broadcasts, service, views
+from cityos.emergency.addressbook import broadcasts, candidates, service, views
 from cityos.emergency.addressbook.schemas import (
     BroadcastIn,
     BroadcastPage,
@@ -79,7 +79,7 @@ def list_members(
 ) -> MemberPage:
     """A group's members (leads first), one role or all. Residents' names and phones are masked
     unless the caller holds pii:read; an unmasked list is written to the audit log."""
-    page = service.member_page(session, actor, group_id=address_group_id, role=role, params=params)
+    page = candidates.member_page(session, actor, group_id=address_group_id, role=role, params=params)
     return MemberPage(
         group=GroupRead.of(page.group, page.counts),
         items=[PersonRead.of(v) for v in page.items],

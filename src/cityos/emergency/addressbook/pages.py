@@ -25,7 +25,7 @@ from cityos.core.errors import DomainError, Forbidden
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_
 from cityos.core.pagination import PageParams
-from cityos.emergency.addressbook import broadcasts, service
+from cityos.emergency.addressbook import broadcasts, candidates, service
 from cityos.emergency.addressbook.models import Group, GroupKind, MemberRole
 from cityos.places import service as places
 from cityos.places.models import LEVEL_DEPTH, Region, RegionLevel
@@ -118,17 +118,17 @@ def _book_context(
         "building": None,
     }
     if region.level == RegionLevel.BUILDING and own is not None:
-        page = service.member_page(session, actor, group_id=own.id, params=PageParams(page=1, size=200))
-        lead = service.lead_of(session, own)
+        page = candidates.member_page(session, actor, group_id=own.id, params=PageParams(page=1, size=200))
+        lead = candidates.lead_of(session, own)
         context.update(
             building=own,
             members=page,
             lead_account_id=lead.account_id if lead else None,
-            candidates=service.lead_candidates(session, actor, building=region) if manage else [],
-            volunteers=service.volunteers_in(session, actor, region=region) if manage else [],
+            candidates=candidates.lead_candidates(session, actor, building=region) if manage else [],
+            volunteers=candidates.volunteers_in(session, actor, region=region) if manage else [],
         )
     if manage:
-        context["team"] = service.team_candidates(session, actor, region=region)
+        context["team"] = candidates.team_candidates(session, actor, region=region)
     return context
 
 
@@ -220,7 +220,7 @@ def _group_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    shown = service.member_page(session, actor, group_id=group_id, role=role, params=_page(page))
+    shown = candidates.member_page(session, actor, group_id=group_id, role=role, params=_page(page))
     group = shown.group
     region = session.get(Region, group.region_id)
     manage = actor.can(service.MANAGE, region=group.region_path)
@@ -240,8 +240,8 @@ def _group_page(
             "pages": max(1, (shown.total + PER_PAGE - 1) // PER_PAGE),
             "manage": manage,
             "manual": group.kind == GroupKind.MANUAL,
-            "volunteers": service.volunteers_in(session, actor, region=region) if manage and region else [],
-            "team": service.team_candidates(session, actor, region=region) if manage and region else [],
+            "volunteers": candidates.volunteers_in(session, actor, region=region) if manage and region else [],
+            "team": candidates.team_candidates(session, actor, region=region) if manage and region else [],
             "can_send": actor.can(broadcasts.SEND, region=group.region_path),
             "notice": NOTICES.get(notice or ""),
             "errors": errors or {},
