@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cityos.core.actor import SYSTEM
 from cityos.core.errors import Forbidden, Invalid
 from cityos.services.catalogue import service as catalogue
+from cityos.services.catalogue import transfer
 from cityos.services.catalogue.models import ServiceItem
 from tests.factories import make_actor, make_world
 from tests.services.catalogue_fixtures import install, item_record
@@ -25,21 +26,21 @@ def _count(session: Session) -> int:
 
 def test_json_export_imports_back_unchanged(session: Session) -> None:
     install(session)
-    text = catalogue.export_items(session, "json")
+    text = transfer.export_items(session, "json")
     assert isinstance(text, str)
     data = json.loads(text)
     assert len(data["items"]) == 33
     assert {b["code"] for b in data["bundles"]} == {"newborn", "business", "elderly"}
-    assert catalogue.import_items(session, SYSTEM, text, "json") == 0  # nothing changed
+    assert transfer.import_items(session, SYSTEM, text, "json") == 0  # nothing changed
     data["items"][0]["fee"] = "10元"
     data["items"].append(item_record("mzj-950"))
-    assert catalogue.import_items(session, SYSTEM, json.dumps(data, ensure_ascii=False), "json") == 2
+    assert transfer.import_items(session, SYSTEM, json.dumps(data, ensure_ascii=False), "json") == 2
     assert catalogue.get_item(session, data["items"][0]["code"]).fee == "10元"
 
 
 def test_csv_carries_the_json_columns_as_json_text(session: Session) -> None:
     install(session)
-    body = catalogue.export_items(session, "csv")
+    body = transfer.export_items(session, "csv")
     assert isinstance(body, bytes)
     assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, so spreadsheets show the Chinese
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
@@ -47,13 +48,13 @@ def test_csv_carries_the_json_columns_as_json_text(session: Session) -> None:
     elderly = next(r for r in rows if r["code"] == "mzj-002")
     assert json.loads(elderly["department_kinds"]) == ["mzj", "jtj"]
     assert json.loads(elderly["form_schema"])["type"] == "object"
-    assert catalogue.import_items(session, SYSTEM, body, "csv") == 0
+    assert transfer.import_items(session, SYSTEM, body, "csv") == 0
     elderly["time_limit_days"] = "12"
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerow(elderly)
-    assert catalogue.import_items(session, SYSTEM, out.getvalue(), "csv") == 1
+    assert transfer.import_items(session, SYSTEM, out.getvalue(), "csv") == 1
     assert catalogue.get_item(session, "mzj-002").time_limit_days == 12
 
 
@@ -67,7 +68,7 @@ def test_an_import_with_one_bad_row_writes_nothing_and_names_row_and_field(sessi
         item_record("mzj-960"),
     ]
     with pytest.raises(Invalid) as exc:
-        catalogue.import_items(
+        transfer.import_items(
             session,
             SYSTEM,
             json.dumps({"items": rows, "bundles": [{"code": "b", "name": "甲", "item_codes": ["mzj-960", "no-1"]}]}),
@@ -83,7 +84,7 @@ def test_bad_csv_cells_and_files(session: Session) -> None:
     install(session)
     header = ",".join(catalogue.ITEM_FIELDS)
     record = item_record("mzj-970")
-    cells = [catalogue._csv_cell(k, record.get(k)) for k in catalogue.ITEM_FIELDS]
+    cells = [transfer._csv_cell(k, record.get(k)) for k in catalogue.ITEM_FIELDS]
     good = io.StringIO()
     csv.writer(good).writerows([catalogue.ITEM_FIELDS, cells])
     broken = list(cells)
@@ -91,10 +92,10 @@ def test_bad_csv_cells_and_files(session: Session) -> None:
     bad = io.StringIO()
     csv.writer(bad).writerows([catalogue.ITEM_FIELDS, cells, broken])
     with pytest.raises(Invalid) as exc:
-        catalogue.import_items(session, SYSTEM, bad.getvalue(), "csv")
+        transfer.import_items(session, SYSTEM, bad.getvalue(), "csv")
     assert {d.field for d in exc.value.details} == {"items.2.materials", "items.2.code"}
     assert session.scalar(select(ServiceItem).where(ServiceItem.code == "mzj-970")) is None
-    assert catalogue.import_items(session, SYSTEM, good.getvalue(), "csv") == 1
+    assert transfer.import_items(session, SYSTEM, good.getvalue(), "csv") == 1
     for data, fmt, field in (
         ("{", "json", "file"),
         ('{"other": 1}', "json", "file"),
@@ -104,17 +105,17 @@ def test_bad_csv_cells_and_files(session: Session) -> None:
         ("[]", "xml", "format"),
     ):
         with pytest.raises(Invalid) as e:
-            catalogue.import_items(session, SYSTEM, data, fmt)
+            transfer.import_items(session, SYSTEM, data, fmt)
         assert [d.field for d in e.value.details] == [field], (data, fmt)
     with pytest.raises(Invalid):
-        catalogue.export_items(session, "xml")
+        transfer.export_items(session, "xml")
 
 
 def test_import_needs_service_write(session: Session) -> None:
     world = make_world(session)
     clerk = make_actor(session, roles=["window_clerk"], scope=world.city)
     with pytest.raises(Forbidden):
-        catalogue.import_items(session, clerk, "[]", "json")
+        transfer.import_items(session, clerk, "[]", "json")
 
 
 def test_cli_exports_and_imports(cli_db: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from cityos.core.settings import get_settings
 from cityos.identity.deps import CurrentActor
 from cityos.places.models import Region
 from cityos.services import stats
-from cityos.services.catalogue import service
+from cityos.services.catalogue import service, transfer
 from cityos.services.catalogue.models import LocalSite, ServiceBundle, ServiceItem
 from cityos.services.catalogue.schemas import (
     BundleData,
@@ -58,7 +58,7 @@ def list_items(
 def export_items(session: DbSession, actor: CurrentActor, format: Literal["json", "csv"] = "json") -> Response:
     """The whole catalogue as JSON (items and bundles) or CSV (items; JSON columns as JSON text)."""
     actor.require("service:read")
-    body = service.export_items(session, format)
+    body = transfer.export_items(session, format)
     if format == "csv":
         return Response(
             body,
@@ -84,7 +84,7 @@ async def import_items(
     body = await request.body()
     if len(body) > MAX_IMPORT_BYTES:
         raise Invalid(details=[FieldError("file", N_("The file is larger than {mb} MB."), {"mb": 8})])
-    return ImportResult(written=service.import_items(session, actor, body, format))
+    return ImportResult(written=transfer.import_items(session, actor, body, format))
 
 
 @router.get("/service-items/{item_code}", response_model=ItemRead)

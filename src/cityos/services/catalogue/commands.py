@@ -25,11 +25,11 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
         out: Path | None = typer.Option(None, "--out", help="File to write; standard output without it"),
     ) -> None:
         """Export the service catalogue (政务服务事项)."""
-        from cityos.services.catalogue import service
+        from cityos.services.catalogue import transfer
 
         try:
             with work() as session:
-                body = service.export_items(session, format)
+                body = transfer.export_items(session, format)
         except DomainError as exc:
             _fail(exc)
         data = body.encode("utf-8") if isinstance(body, str) else body
@@ -46,12 +46,12 @@ def register(app: typer.Typer, work: Callable[[], AbstractContextManager[Session
         format: str | None = typer.Option(None, "--format", help="json or csv; by default from the file name"),
     ) -> None:
         """Import items (and bundles from JSON): all or nothing, every problem listed."""
-        from cityos.services.catalogue import service
+        from cityos.services.catalogue import transfer
 
         fmt = format or ("csv" if file.suffix.lower() == ".csv" else "json")
         try:
             with work() as session:
-                written = service.import_items(session, SYSTEM, file.read_bytes(), fmt)
+                written = transfer.import_items(session, SYSTEM, file.read_bytes(), fmt)
         except DomainError as exc:
             _fail(exc)
         typer.echo(f"imported {written} records (added or changed)")

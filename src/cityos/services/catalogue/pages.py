@@ -19,7 +19,7 @@ from cityos.core.http import DbSession
 from cityos.core.i18n import N_, translate
 from cityos.places.models import Region
 from cityos.services import stats
-from cityos.services.catalogue import service
+from cityos.services.catalogue import service, transfer
 from cityos.services.catalogue.models import ServiceItem
 from cityos.services.catalogue.schemas import LocalSiteIn
 from cityos.services.proactive.pages import offer_cards
@@ -263,7 +263,7 @@ def admin_import(
     try:
         if len(content) > MAX_IMPORT_BYTES:
             raise Invalid(details=[FieldError("file", N_("The file is larger than {mb} MB."), {"mb": 8})])
-        written = service.import_items(session, actor, content, format)
+        written = transfer.import_items(session, actor, content, format)
     except DomainError as exc:
         return _refused(request, session, actor, exc, form="import")
     return RedirectResponse(f"/admin/services?saved={written}", status_code=303)

@@ -1,9 +1,9 @@
 """政务服务事项 (service items), 一件事一次办 bundles and per-district local sites (地方站点).
 
 The shipped catalogue is ``data/items.json``; ``install`` brings the database up to it. Items are
-edited through ``create_item``/``update_item`` (API, admin page) or imported in bulk; every record
-is checked against ``ItemData`` and then for meaning: the form must be a valid JSON Schema, a
-material's field must be in the form, credential kinds must exist.
+edited through ``create_item``/``update_item`` (API, admin page) or imported in bulk (``transfer``);
+every record is checked against ``ItemData`` and then for meaning: the form must be a valid JSON
+Schema, a material's field must be in the form, credential kinds must exist.
 
 Departments are found by kind: the department coded ``<region code>-<kind>`` nearest to the
 applicant's region (the district's, else the city's).
@@ -11,8 +11,6 @@ applicant's region (the district's, else the city's).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -64,14 +62,9 @@ MSG_CREDENTIAL_KIND = N_('There is no credential kind "{kind}".')
 MSG_PROMISED = N_("The promised time limit cannot be longer than the legal one.")
 MSG_INSTANT = N_('An instant item (即办件) uses the process "service_instant".')
 MSG_CODE_TAKEN = N_('The code "{code}" is already used.')
-MSG_CODE_TWICE = N_('The code "{code}" appears twice in the file.')
 MSG_CODE_CHANGE = N_("The code of an item cannot be changed.")
 MSG_ITEM_MISSING = N_('There is no service item "{code}".')
 MSG_SITE_LEVEL = N_("A local site belongs to a district or to the city.")
-MSG_FORMAT = N_("Must be one of: {expected}.")
-MSG_FILE = N_("The file could not be read: {problem}")
-MSG_EMPTY = N_("The file holds no items.")
-MSG_JSON_TEXT = N_("Must be JSON text.")
 
 _PYDANTIC_MESSAGES: dict[str, str] = {
     "missing": N_("This field is required."),
@@ -114,8 +107,8 @@ def install(session: Session) -> None:
     """Installs the shipped items and bundles (idempotent): inserts the missing, updates the changed,
     never deletes; called by ``cityos db upgrade``."""
     data = shipped()
-    _write_items(session, [ItemData.model_validate(raw) for raw in data["items"]])
-    _write_bundles(session, [BundleData.model_validate(raw) for raw in data["bundles"]])
+    write_items(session, [ItemData.model_validate(raw) for raw in data["items"]])
+    write_bundles(session, [BundleData.model_validate(raw) for raw in data["bundles"]])
 
 
 def _item_values(data: ItemData) -> dict[str, Any]:
@@ -124,7 +117,7 @@ def _item_values(data: ItemData) -> dict[str, Any]:
     return values
 
 
-def _write_items(session: Session, rows: list[ItemData]) -> int:
+def write_items(session: Session, rows: list[ItemData]) -> int:
     existing = {
         i.code: i for i in session.scalars(select(ServiceItem).where(ServiceItem.code.in_([r.code for r in rows])))
     }
@@ -144,7 +137,7 @@ def _write_items(session: Session, rows: list[ItemData]) -> int:
     return written
 
 
-def _write_bundles(session: Session, rows: list[BundleData]) -> int:
+def write_bundles(session: Session, rows: list[BundleData]) -> int:
     codes = [r.code for r in rows]
     existing = {b.code: b for b in session.scalars(select(ServiceBundle).where(ServiceBundle.code.in_(codes)))}
     written = 0
@@ -273,7 +266,7 @@ def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     return out
 
 
-def _credential_kinds(session: Session) -> set[str] | None:
+def credential_kinds(session: Session) -> set[str] | None:
     """The credential kind codes, or None while that table is empty (nothing to check against)."""
     from cityos.services.licences.models import CredentialKind
 
@@ -281,7 +274,7 @@ def _credential_kinds(session: Session) -> set[str] | None:
     return codes or None
 
 
-def _meaning(data: ItemData, kinds: set[str] | None, prefix: str) -> list[FieldError]:
+def item_meaning_errors(data: ItemData, kinds: set[str] | None, prefix: str) -> list[FieldError]:
     """What a well-typed item can still get wrong."""
     errors: list[FieldError] = []
     schema = data.form_schema
@@ -320,7 +313,7 @@ def _meaning(data: ItemData, kinds: set[str] | None, prefix: str) -> list[FieldE
     return errors
 
 
-def _parse(model: type[BaseModel], raw: Any, prefix: str, errors: list[FieldError]) -> Any:
+def parse_into(model: type[BaseModel], raw: Any, prefix: str, errors: list[FieldError]) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -331,16 +324,16 @@ def _parse(model: type[BaseModel], raw: Any, prefix: str, errors: list[FieldErro
 def check_item(session: Session, raw: Any, *, prefix: str = "") -> ItemData:
     """``raw`` as a checked item, or ``Invalid`` with every problem."""
     errors: list[FieldError] = []
-    data = _parse(ItemData, raw, prefix, errors)
+    data = parse_into(ItemData, raw, prefix, errors)
     if data is not None:
-        errors += _meaning(data, _credential_kinds(session), prefix)
+        errors += item_meaning_errors(data, credential_kinds(session), prefix)
     if errors:
         raise Invalid(details=errors)
     assert isinstance(data, ItemData)
     return data
 
 
-def _check_bundle_items(session: Session, data: BundleData, prefix: str, extra_codes: set[str]) -> list[FieldError]:
+def bundle_item_errors(session: Session, data: BundleData, prefix: str, extra_codes: set[str]) -> list[FieldError]:
     known = set(session.scalars(select(ServiceItem.code).where(ServiceItem.code.in_(data.item_codes)))) | extra_codes
     return [
         FieldError(f"{prefix}item_codes.{n}", MSG_ITEM_MISSING, {"code": code})
@@ -361,7 +354,7 @@ def create_item(session: Session, actor: Actor, raw: Any) -> ServiceItem:
     data = check_item(session, raw)
     if session.scalar(select(ServiceItem.id).where(ServiceItem.code == data.code)) is not None:
         raise _code_taken(data.code)
-    _write_items(session, [data])
+    write_items(session, [data])
     return get_item(session, data.code)
 
 
@@ -372,7 +365,7 @@ def update_item(session: Session, actor: Actor, code: str, raw: Any) -> ServiceI
     data = check_item(session, raw)
     if data.code != item.code:
         raise Invalid(details=[FieldError("code", MSG_CODE_CHANGE)])
-    _write_items(session, [data])
+    write_items(session, [data])
     return item
 
 
@@ -380,15 +373,15 @@ def save_item(session: Session, actor: Actor, raw: Any) -> ServiceItem:
     """Creates the item or replaces the one with its code (the admin page's paste box)."""
     actor.require("service:write")
     data = check_item(session, raw)
-    _write_items(session, [data])
+    write_items(session, [data])
     return get_item(session, data.code)
 
 
 def check_bundle(session: Session, raw: Any, *, prefix: str = "", extra_codes: set[str] | None = None) -> BundleData:
     errors: list[FieldError] = []
-    data = _parse(BundleData, raw, prefix, errors)
+    data = parse_into(BundleData, raw, prefix, errors)
     if data is not None:
-        errors += _check_bundle_items(session, data, prefix, extra_codes or set())
+        errors += bundle_item_errors(session, data, prefix, extra_codes or set())
     if errors:
         raise Invalid(details=errors)
     assert isinstance(data, BundleData)
@@ -400,7 +393,7 @@ def create_bundle(session: Session, actor: Actor, raw: Any) -> ServiceBundle:
     data = check_bundle(session, raw)
     if session.scalar(select(ServiceBundle.id).where(ServiceBundle.code == data.code)) is not None:
         raise _code_taken(data.code)
-    _write_bundles(session, [data])
+    write_bundles(session, [data])
     return get_bundle(session, data.code)
 
 
@@ -410,14 +403,14 @@ def update_bundle(session: Session, actor: Actor, code: str, raw: Any) -> Servic
     data = check_bundle(session, raw)
     if data.code != bundle.code:
         raise Invalid(details=[FieldError("code", MSG_CODE_CHANGE)])
-    _write_bundles(session, [data])
+    write_bundles(session, [data])
     return bundle
 
 
 def save_bundle(session: Session, actor: Actor, raw: Any) -> ServiceBundle:
     actor.require("service:write")
     data = check_bundle(session, raw)
-    _write_bundles(session, [data])
+    write_bundles(session, [data])
     return get_bundle(session, data.code)
 
 
@@ -486,134 +479,3 @@ def list_local_sites(session: Session, actor: Actor) -> list[tuple[Region, Local
 
 def count_items(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(ServiceItem)) or 0)
-
-
-# --- import and export -------------------------------------------------------------------------------
-
-
-def export_items(session: Session, fmt: str) -> str | bytes:
-    """The whole catalogue. ``json``: ``{"items": [...], "bundles": [...]}`` as text; ``csv``: the items,
-    one a row, the list and object columns as JSON text, UTF-8 with a byte-order mark (opens in Excel)."""
-    if fmt not in ("json", "csv"):
-        raise Invalid(details=[FieldError("format", MSG_FORMAT, {"expected": "json, csv"})])
-    items = [_record(i) for i in session.scalars(select(ServiceItem).order_by(ServiceItem.code))]
-    if fmt == "json":
-        bundles = [
-            {k: getattr(b, k) for k in BUNDLE_FIELDS}
-            for b in session.scalars(select(ServiceBundle).order_by(ServiceBundle.code))
-        ]
-        return json.dumps({"items": items, "bundles": bundles}, ensure_ascii=False, indent=1)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(ITEM_FIELDS), lineterminator="\n")
-    writer.writeheader()
-    for record in items:
-        writer.writerow({k: _csv_cell(k, record[k]) for k in ITEM_FIELDS})
-    return out.getvalue().encode("utf-8-sig")
-
-
-def _record(item: ServiceItem) -> dict[str, Any]:
-    return {k: getattr(item, k) for k in ITEM_FIELDS}
-
-
-def _csv_cell(key: str, value: Any) -> str:
-    if key in JSON_COLUMNS:
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-JSON_COLUMNS = ("department_kinds", "materials", "form_schema", "channels")
-_NULLABLE = ("promised_days", "result_credential_kind")
-
-
-def _csv_rows(text: str, errors: list[FieldError]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    reader = csv.DictReader(io.StringIO(text))
-    for n, line in enumerate(reader, start=1):
-        row: dict[str, Any] = {}
-        for key, value in line.items():
-            if key is None:  # more cells than columns
-                errors.append(FieldError(f"items.{n}", N_("This row has more cells than the header has columns.")))
-                continue
-            cell = (value or "").strip() if key not in ("guide", "conditions") else (value or "")
-            if key in JSON_COLUMNS:
-                try:
-                    row[key] = json.loads(cell) if cell else None
-                except ValueError:
-                    errors.append(FieldError(f"items.{n}.{key}", MSG_JSON_TEXT))
-                    row[key] = None
-            elif cell == "":
-                row[key] = None  # an empty cell: null where allowed, else the default (or "required")
-            else:
-                row[key] = cell
-        rows.append({k: v for k, v in row.items() if v is not None or (k in _NULLABLE and line.get(k) == "")})
-    return rows
-
-
-def _read(data: str | bytes, fmt: str) -> tuple[list[Any], list[Any], list[FieldError]]:
-    errors: list[FieldError] = []
-    if fmt not in ("json", "csv"):
-        raise Invalid(details=[FieldError("format", MSG_FORMAT, {"expected": "json, csv"})])
-    try:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
-    except UnicodeDecodeError as exc:
-        raise Invalid(details=[FieldError("file", MSG_FILE, {"problem": "not UTF-8"})]) from exc
-    if fmt == "csv":
-        try:
-            return _csv_rows(text, errors), [], errors
-        except csv.Error as exc:
-            raise Invalid(details=[FieldError("file", MSG_FILE, {"problem": str(exc)[:200]})]) from exc
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        raise Invalid(details=[FieldError("file", MSG_FILE, {"problem": str(exc)[:200]})]) from exc
-    if isinstance(parsed, list):
-        return parsed, [], errors
-    if isinstance(parsed, dict) and set(parsed) <= {"items", "bundles"}:
-        items, bundles = parsed.get("items", []), parsed.get("bundles", [])
-        if isinstance(items, list) and isinstance(bundles, list):
-            return items, bundles, errors
-    raise Invalid(
-        details=[
-            FieldError("file", MSG_FILE, {"problem": 'expected a list of items or {"items": [...], "bundles": [...]}'})
-        ]
-    )
-
-
-def import_items(session: Session, actor: Actor, data: str | bytes, fmt: str) -> int:
-    """Imports items (and, from JSON, bundles): all or nothing. Every row is checked first; the field
-    errors say which row (``items.3.form_schema``, rows counted from 1, a CSV header not counted) and
-    which field. Existing codes are replaced, new ones added. Returns how many records were written."""
-    actor.require("service:write")
-    raw_items, raw_bundles, errors = _read(data, fmt)
-    if not raw_items and not raw_bundles:
-        raise Invalid(details=[FieldError("file", MSG_EMPTY)])
-    kinds = _credential_kinds(session)
-    items: list[ItemData] = []
-    seen: dict[str, int] = {}
-    for n, raw in enumerate(raw_items, start=1):
-        prefix = f"items.{n}."
-        parsed = _parse(ItemData, raw, prefix, errors)
-        if parsed is None:
-            continue
-        errors += _meaning(parsed, kinds, prefix)
-        if parsed.code in seen:
-            errors.append(FieldError(f"{prefix}code", MSG_CODE_TWICE, {"code": parsed.code}))
-        seen[parsed.code] = n
-        items.append(parsed)
-    bundles: list[BundleData] = []
-    bundle_codes: set[str] = set()
-    for n, raw in enumerate(raw_bundles, start=1):
-        prefix = f"bundles.{n}."
-        bundle = _parse(BundleData, raw, prefix, errors)
-        if bundle is None:
-            continue
-        errors += _check_bundle_items(session, bundle, prefix, set(seen))
-        if bundle.code in bundle_codes:
-            errors.append(FieldError(f"{prefix}code", MSG_CODE_TWICE, {"code": bundle.code}))
-        bundle_codes.add(bundle.code)
-        bundles.append(bundle)
-    if errors:
-        raise Invalid(details=errors)
-    return _write_items(session, items) + _write_bundles(session, bundles)
