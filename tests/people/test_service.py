@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cityos.core.errors import Conflict, Forbidden, Invalid, NotFound
 from cityos.core.models import AuditRecord, OutboxEvent
 from cityos.core.pagination import PageParams
-from cityos.people import pii, service, tasks
+from cityos.people import pii, residences, service, tasks
 from cityos.people.models import Household, Person, PersonTag, Residence
 from cityos.people.validation import id_check_char
 from tests.factories import World, make_actor, make_person, make_world
@@ -72,7 +72,7 @@ def test_second_person_in_the_room_joins_the_household(session: Session, world: 
     worker = make_actor(session, roles=["grid_worker"], scope=world.grid1)
     head = service.create_person(session, worker, data={"name": "甲"}, region_id=world.room.id, relation="owner")
     other = service.create_person(session, worker, data={"name": "乙"}, region_id=world.room.id)
-    view = service.get_household(session, worker, session.scalars(select(Household)).one().id)
+    view = residences.get_household(session, worker, session.scalars(select(Household)).one().id)
     assert [m.person.id for m in view.members] == [head.id, other.id]
     assert "阳光小区 1栋 1单元 101" in view.address
 
@@ -218,22 +218,22 @@ def test_move_in_and_out(session: Session, world: World) -> None:
         session, admin, data={"name": "甲"}, region_id=world.room.id, relation="tenant", today=TODAY
     )
     first = session.scalars(select(Residence).where(Residence.person_id == person.id)).one()
-    second = service.add_residence(
+    second = residences.add_residence(
         session, admin, person_id=person.id, room_id=world.other_room.id, relation="owner", since=date(2026, 1, 1)
     )
     assert person.region_path == world.other_room.path
     with pytest.raises(Conflict):
-        service.add_residence(session, admin, person_id=person.id, room_id=world.other_room.id, relation="owner")
+        residences.add_residence(session, admin, person_id=person.id, room_id=world.other_room.id, relation="owner")
     with pytest.raises(Invalid) as exc:
-        service.add_residence(session, admin, person_id=person.id, room_id=world.unit.id, relation="owner")
+        residences.add_residence(session, admin, person_id=person.id, room_id=world.unit.id, relation="owner")
     assert "room_id" in _fields(exc)
-    service.end_residence(session, admin, residence_id=second.id, until=TODAY, today=TODAY)
+    residences.end_residence(session, admin, residence_id=second.id, until=TODAY, today=TODAY)
     assert person.region_path == world.room.path  # back to the remaining residence
     with pytest.raises(Conflict):
-        service.end_residence(session, admin, residence_id=second.id, today=TODAY)
+        residences.end_residence(session, admin, residence_id=second.id, today=TODAY)
     with pytest.raises(Invalid):
-        service.end_residence(session, admin, residence_id=first.id, until=date(1990, 1, 1), today=TODAY)
-    service.end_residence(session, admin, residence_id=first.id, today=TODAY)
+        residences.end_residence(session, admin, residence_id=first.id, until=date(1990, 1, 1), today=TODAY)
+    residences.end_residence(session, admin, residence_id=first.id, today=TODAY)
     # No residence left: the grid keeps them on its list of people who moved out.
     assert person.region_path == world.room.path
     moved = service.list_people(session, admin, PageParams(), service.PersonFilter(moved_out=True))
@@ -244,7 +244,7 @@ def test_residence_writes_are_scoped(session: Session, world: World) -> None:
     person = make_person(session, region=world.room)
     worker = make_actor(session, roles=["grid_worker"], scope=world.grid1)
     with pytest.raises(Invalid) as exc:
-        service.add_residence(session, worker, person_id=person.id, room_id=world.other_room.id, relation="owner")
+        residences.add_residence(session, worker, person_id=person.id, room_id=world.other_room.id, relation="owner")
     assert "room_id" in _fields(exc)
 
 

@@ -14,7 +14,7 @@ from cityos.core.errors import NotFound
 from cityos.core.http import DbSession
 from cityos.core.pagination import PageQuery
 from cityos.identity.deps import CurrentActor
-from cityos.people import service
+from cityos.people import residences, service
 from cityos.people.models import Gender, Person, Residence, Tag
 from cityos.people.schemas import (
     HouseholdPage,
@@ -139,12 +139,12 @@ def reveal_person(person_id: int, body: RevealIn, session: DbSession, actor: Cur
 
 @router.get("/people/{person_id}/residences", response_model=list[ResidenceRead])
 def list_residences(person_id: int, session: DbSession, actor: CurrentActor) -> list[ResidenceRead]:
-    return [_residence(v.residence, v.address) for v in service.residences_of(session, actor, person_id)]
+    return [_residence(v.residence, v.address) for v in residences.residences_of(session, actor, person_id)]
 
 
 @router.post("/people/{person_id}/residences", response_model=ResidenceRead, status_code=201)
 def add_residence(person_id: int, body: ResidenceCreate, session: DbSession, actor: CurrentActor) -> ResidenceRead:
-    res = service.add_residence(
+    res = residences.add_residence(
         session,
         actor,
         person_id=person_id,
@@ -158,14 +158,14 @@ def add_residence(person_id: int, body: ResidenceCreate, session: DbSession, act
 
 @router.post("/residences/{residence_id}/end", response_model=ResidenceRead)
 def end_residence(residence_id: int, body: ResidenceEnd, session: DbSession, actor: CurrentActor) -> ResidenceRead:
-    return _residence(service.end_residence(session, actor, residence_id=residence_id, until=body.until))
+    return _residence(residences.end_residence(session, actor, residence_id=residence_id, until=body.until))
 
 
 @router.get("/households", response_model=HouseholdPage)
 def list_households(
     session: DbSession, actor: CurrentActor, params: PageQuery, region_id: int | None = None
 ) -> HouseholdPage:
-    rows, total = service.list_households(session, actor, params, region_id=region_id)
+    rows, total = residences.list_households(session, actor, params, region_id=region_id)
     items = [
         HouseholdRow(
             id=r.household.id,
@@ -181,7 +181,7 @@ def list_households(
 
 @router.get("/households/{household_id}", response_model=HouseholdRead)
 def get_household(household_id: int, session: DbSession, actor: CurrentActor) -> HouseholdRead:
-    view = service.get_household(session, actor, household_id)
+    view = residences.get_household(session, actor, household_id)
     return HouseholdRead(
         id=view.household.id,
         room_id=view.household.room_id,
@@ -215,4 +215,4 @@ def get_me(session: DbSession, actor: CurrentActor) -> PersonRead:
 @router.get("/me/residences", response_model=list[ResidenceRead])
 def get_my_residences(session: DbSession, actor: CurrentActor) -> list[ResidenceRead]:
     person = _me(session, actor)
-    return [_residence(v.residence, v.address) for v in service.residences_of(session, actor, person.id)]
+    return [_residence(v.residence, v.address) for v in residences.residences_of(session, actor, person.id)]

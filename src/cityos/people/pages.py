@@ -17,6 +17,7 @@ from cityos.core.http import DbSession
 from cityos.core.i18n import N_, translate
 from cityos.core.pagination import PageParams
 from cityos.identity.deps import CurrentActor
+from cityos.people import residences as residences_
 from cityos.people import service
 from cityos.people.models import Gender, Person, Relation, Tag
 from cityos.people.schemas import PersonRead
@@ -118,7 +119,7 @@ def _room_choices(session: Session, actor: Actor, region: Region | None, q: str)
     if q.strip():
         query = query.where(Region.name.contains(q.strip(), autoescape=True))
     rooms = list(session.scalars(query.order_by(Region.path).limit(MAX_ROOM_CHOICES)))
-    lines = service.addresses(session, rooms, within=actor.scope_path)
+    lines = residences_.addresses(session, rooms, within=actor.scope_path)
     return [(r.id, lines[r.id]) for r in rooms]
 
 
@@ -222,12 +223,12 @@ def _card_context(session: Session, actor: Actor, person: Person) -> dict[str, A
         region_name=names.get(person.region_id) if person.region_id is not None else None,
         today=date.today(),
     )
-    residences = service.residences_of(session, actor, person.id)
+    residences = residences_.residences_of(session, actor, person.id)
     household = None
     current = [r for r in residences if r.residence.until is None]
     if current and current[0].residence.household_id is not None and actor.can("household:read"):
         try:
-            household = service.get_household(session, actor, current[0].residence.household_id)
+            household = residences_.get_household(session, actor, current[0].residence.household_id)
         except NotFound:
             household = None
     region_path = person.region_path
@@ -292,7 +293,7 @@ def edit_person(
 @router.post("/people/{person_id}/residences/{residence_id}/end")
 def move_out(person_id: int, residence_id: int, session: DbSession, actor: CurrentActor) -> Response:
     service.get_person(session, actor, person_id)
-    service.end_residence(session, actor, residence_id=residence_id)
+    residences_.end_residence(session, actor, residence_id=residence_id)
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
 

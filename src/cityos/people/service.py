@@ -1,4 +1,5 @@
-"""Residents, their tags, households and residences (人口登记).
+"""Residents and their tags (人口登记); moving in and out, addresses and households are in
+``people.residences``.
 
 Every read is scoped by the actor's region subtree through ``Person.region_path`` (the room or
 coarser region where the person lives), every write asserts ``person:write`` or
@@ -22,7 +23,7 @@ from cityos.core import bus
 from cityos.core.actor import Actor, subtree_clause
 from cityos.core.errors import Conflict, FieldError, Invalid, NotFound
 from cityos.core.i18n import N_
-from cityos.core.pagination import PageParams, fetch_page
+from cityos.core.pagination import PageParams
 from cityos.people import pii, validation
 from cityos.people.events import PersonRegistered, ResidenceChanged
 from cityos.people.models import Gender, Household, Person, PersonTag, Relation, Residence, Tag
@@ -42,13 +43,9 @@ MSG_BIRTH_MISMATCH = N_("The birth date does not match the identity number.")
 MSG_TAG = N_("Unknown tag {tag}; use one of: {expected}.")
 MSG_AGE_TAG = N_("The tag {tag} follows from the birth date and cannot be set by hand.")
 MSG_REGION = N_("The region does not exist or is outside your area.")
-MSG_ROOM = N_("Choose a room (房) for a residence; {name} is a {level}.")
 MSG_RELATION = N_("Must be one of: {expected}.")
 MSG_SINCE_FUTURE = N_("The move-in date cannot be in the future.")
-MSG_UNTIL_BEFORE = N_("The move-out date cannot be before the move-in date {since}.")
 MSG_HOUSEHOLD_ROOM = N_("That household is registered at another room.")
-MSG_ALREADY_HERE = N_("This person already lives in this room.")
-MSG_ENDED = N_("This residence has already ended.")
 MSG_LOOKUP = N_("Give an identity number or a mobile number.")
 
 _SPACES = re.compile(r"\s+")
@@ -72,7 +69,7 @@ def age_tags(birth: date | None, today: date) -> set[str]:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _visible_region(session: Session, actor: Actor, region_id: int) -> Region:
+def visible_region(session: Session, actor: Actor, region_id: int) -> Region:
     region = session.get(Region, region_id)
     if region is None or not actor.covers(region):
         raise NotFound()
@@ -137,7 +134,7 @@ def person_query(session: Session, actor: Actor, filters: PersonFilter) -> Selec
     actor.require("person:read")
     path = actor.scope_path
     if filters.region_id is not None:
-        path = _visible_region(session, actor, filters.region_id).path
+        path = visible_region(session, actor, filters.region_id).path
     actor.require("person:read", region=path)
     query = select(Person).where(subtree_clause(Person.region_path, path))
     if filters.tag:
@@ -319,7 +316,7 @@ def create_person(
         if taken:
             raise Conflict(details=[taken, *errors])
     if region is not None and region.level == RegionLevel.ROOM:
-        errors.extend(_residence_errors(relation or Relation.FAMILY.value, since or today, today))
+        errors.extend(residence_errors(relation or Relation.FAMILY.value, since or today, today))
     if errors or region is None:
         raise Invalid(details=errors)
     actor.require("person:write", region=region)
@@ -336,7 +333,7 @@ def create_person(
     session.flush()
     _write_tags(session, person, set(values.get("tags", [])) | age_tags(person.birth_date, today))
     if region.level == RegionLevel.ROOM:
-        _start_residence(
+        start_residence(
             session,
             actor,
             person,
@@ -404,10 +401,12 @@ def _write_tags(session: Session, person: Person, tags: set[str]) -> None:
     session.flush()
 
 
-# --- households and residences ---------------------------------------------------------------------
+# --- starting a residence ------------------------------------------------------------------------
+# Here rather than in people.residences because create_person starts one, and residences imports
+# this module (not the other way round).
 
 
-def _residence_errors(relation: str, since: date, today: date) -> list[FieldError]:
+def residence_errors(relation: str, since: date, today: date) -> list[FieldError]:
     errors = []
     if relation not in {r.value for r in Relation}:
         errors.append(FieldError("relation", MSG_RELATION, {"expected": ", ".join(r.value for r in Relation)}))
@@ -416,7 +415,7 @@ def _residence_errors(relation: str, since: date, today: date) -> list[FieldErro
     return errors
 
 
-def _start_residence(
+def start_residence(
     session: Session,
     actor: Actor,
     person: Person,
@@ -444,190 +443,3 @@ def _start_residence(
     session.flush()
     bus.publish(session, ResidenceChanged(person_id=person.id, room_id=room.id, change="moved_in"))
     return residence
-
-
-def add_residence(
-    session: Session,
-    actor: Actor,
-    *,
-    person_id: int,
-    room_id: int,
-    relation: str,
-    since: date | None = None,
-    household_id: int | None = None,
-    today: date | None = None,
-) -> Residence:
-    """The person lives in ``room_id`` from ``since`` (搬入); the room becomes their current address."""
-    today = today or date.today()
-    person = get_visible(session, actor, person_id)
-    since = since or today
-    errors = _residence_errors(relation, since, today)
-    room = session.get(Region, room_id)
-    if room is None or not actor.covers(room):
-        errors.append(FieldError("room_id", MSG_REGION))
-    elif room.level != RegionLevel.ROOM:
-        errors.append(FieldError("room_id", MSG_ROOM, {"name": room.name, "level": room.level}))
-    if errors or room is None:
-        raise Invalid(details=errors)
-    actor.require("household:write", region=room)
-    already = session.scalar(
-        select(Residence.id).where(
-            Residence.person_id == person.id, Residence.room_id == room.id, Residence.until.is_(None)
-        )
-    )
-    if already is not None:
-        raise Conflict(details=[FieldError("room_id", MSG_ALREADY_HERE)])
-    return _start_residence(
-        session, actor, person, room=room, relation=relation, since=since, household_id=household_id
-    )
-
-
-def end_residence(
-    session: Session, actor: Actor, *, residence_id: int, until: date | None = None, today: date | None = None
-) -> Residence:
-    """The person moved out (搬离). Their address becomes their latest remaining residence; with
-    none left it stays at the last room, so the grid keeps them on its list of people who left (流出)."""
-    today = today or date.today()
-    residence = session.get(Residence, residence_id)
-    room = session.get(Region, residence.room_id) if residence is not None else None
-    if residence is None or room is None or not actor.covers(room):
-        raise NotFound()
-    actor.require("household:write", region=room)
-    until = until or today
-    if residence.until is not None:
-        raise Conflict(details=[FieldError("until", MSG_ENDED)])
-    if until < residence.since:
-        raise Invalid(details=[FieldError("until", MSG_UNTIL_BEFORE, {"since": residence.since.isoformat()})])
-    if until > today:
-        raise Invalid(details=[FieldError("until", MSG_SINCE_FUTURE)])
-    residence.until = until
-    session.flush()
-    latest = session.execute(
-        select(Region.id, Region.path)
-        .join(Residence, Residence.room_id == Region.id)
-        .where(Residence.person_id == residence.person_id, Residence.until.is_(None))
-        .order_by(Residence.since.desc(), Residence.id.desc())
-        .limit(1)
-    ).first()
-    person = session.get(Person, residence.person_id)
-    if latest is not None and person is not None:
-        person.region_id, person.region_path = int(latest[0]), str(latest[1])
-    bus.publish(session, ResidenceChanged(person_id=residence.person_id, room_id=room.id, change="moved_out"))
-    session.flush()
-    return residence
-
-
-@dataclass
-class ResidenceView:
-    residence: Residence
-    room_name: str
-    address: str
-
-
-def residences_of(session: Session, actor: Actor, person_id: int) -> list[ResidenceView]:
-    person = get_person(session, actor, person_id)
-    rows = session.execute(
-        select(Residence, Region)
-        .join(Region, Region.id == Residence.room_id)
-        .where(Residence.person_id == person.id)
-        .order_by(Residence.until.is_not(None), Residence.since.desc())
-    ).all()
-    lines = addresses(session, [room for _, room in rows], within=actor.scope_path)
-    return [ResidenceView(res, room.name, lines[room.id]) for res, room in rows]
-
-
-_ADDRESS_SKIP = frozenset({"city", "district", "street"})
-
-
-def addresses(session: Session, regions: Sequence[Region], *, within: str | None = None) -> dict[int, str]:
-    """小区 楼栋 单元 房 for each region (coarser levels only when inside ``within``), in one query."""
-    chains = {r.id: [int(p) for p in r.path.strip("/").split("/") if p] for r in regions}
-    ids = {i for chain in chains.values() for i in chain}
-    found = (
-        {
-            int(i): (str(n), str(lvl), str(p))
-            for i, n, lvl, p in session.execute(
-                select(Region.id, Region.name, Region.level, Region.path).where(Region.id.in_(ids))
-            )
-        }
-        if ids
-        else {}
-    )
-    out = {}
-    for rid, chain in chains.items():
-        parts = [
-            found[i][0]
-            for i in chain
-            if i in found
-            and found[i][1] not in _ADDRESS_SKIP
-            and (within is None or i == rid or found[i][2].startswith(within))
-        ]
-        out[rid] = " ".join(parts)
-    return out
-
-
-def address(session: Session, region: Region, *, within: str | None = None) -> str:
-    return addresses(session, [region], within=within)[region.id]
-
-
-@dataclass
-class Member:
-    residence: Residence
-    person: Person
-
-
-@dataclass
-class HouseholdView:
-    household: Household
-    address: str
-    members: list[Member]
-
-
-def get_household(session: Session, actor: Actor, household_id: int) -> HouseholdView:
-    household = session.get(Household, household_id)
-    if household is None or not actor.covers(household.region_path):
-        raise NotFound()
-    actor.require("household:read", region=household.region_path)
-    room = session.get(Region, household.room_id)
-    members = [
-        Member(res, person)
-        for res, person in session.execute(
-            select(Residence, Person)
-            .join(Person, Person.id == Residence.person_id)
-            .where(Residence.household_id == household.id, Residence.until.is_(None))
-            .order_by(Residence.since, Person.id)
-        ).all()
-    ]
-    return HouseholdView(household, address(session, room, within=actor.scope_path) if room else "", members)
-
-
-@dataclass
-class HouseholdRow:
-    household: Household
-    address: str
-    members: int
-
-
-def list_households(
-    session: Session, actor: Actor, params: PageParams, *, region_id: int | None = None
-) -> tuple[list[HouseholdRow], int | None]:
-    actor.require("household:read")
-    path = _visible_region(session, actor, region_id).path if region_id is not None else actor.scope_path
-    actor.require("household:read", region=path)
-    query = (
-        select(Household)
-        .where(subtree_clause(Household.region_path, path))
-        .order_by(Household.region_path, Household.id)
-    )
-    rows, total = fetch_page(session, query, params)
-    counts = dict(
-        session.execute(
-            select(Residence.household_id, func.count())
-            .where(Residence.household_id.in_([h.id for h in rows]), Residence.until.is_(None))
-            .group_by(Residence.household_id)
-        ).all()
-    )
-    rooms = list(session.scalars(select(Region).where(Region.id.in_([h.room_id for h in rows]))))
-    lines = addresses(session, rooms, within=path)
-    out = [HouseholdRow(h, lines.get(h.room_id, ""), int(counts.get(h.id, 0))) for h in rows]
-    return out, total

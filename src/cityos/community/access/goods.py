@@ -21,7 +21,7 @@ from cityos.core.db import utcnow
 from cityos.core.errors import Conflict, FieldError, Invalid, NotFound
 from cityos.core.i18n import N_
 from cityos.core.pagination import PageParams, fetch_page
-from cityos.people import service as people
+from cityos.people import residences
 from cityos.places.devices.models import Device
 from cityos.places.models import Region
 
@@ -94,7 +94,7 @@ def register(
         estate_id=estate.id,
         estate_path=estate.path,
         room_id=room.id,
-        label=people.address(session, room, within=estate.path)[:255],
+        label=residences.address(session, room, within=estate.path)[:255],
         person_id=actor.person_id,
         description=text,
         code=_new_code(session),

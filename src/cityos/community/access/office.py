@@ -25,7 +25,7 @@ from cityos.core.http import DbSession
 from cityos.core.i18n import N_
 from cityos.core.pagination import PageParams
 from cityos.core.settings import get_settings
-from cityos.people import service as people
+from cityos.people import residences
 from cityos.people.pii import mask_name
 from cityos.places.models import Region
 from cityos.web.forms import refused
@@ -376,7 +376,7 @@ def _rooms(session: Session, estate: Region) -> list[tuple[int, str]]:
             .limit(5000)
         )
     )
-    labels = people.addresses(session, rooms, within=estate.path)
+    labels = residences.addresses(session, rooms, within=estate.path)
     return [(r.id, labels.get(r.id, r.name)) for r in rooms]
 
 

@@ -17,7 +17,7 @@ from cityos.core.db import utcnow
 from cityos.core.errors import FieldError, Invalid
 from cityos.core.i18n import N_
 from cityos.core.settings import get_settings
-from cityos.people import service as people
+from cityos.people import residences
 from cityos.people.models import Residence
 from cityos.places.models import Region
 
@@ -125,6 +125,6 @@ def my_rooms(session: Session, actor: Actor, *, now: datetime | None = None) -> 
     out: list[RoomChoice] = []
     for estate in estates_of(session, actor.person_id, today=local_date(at)):
         found = rooms_of(session, actor.person_id, estate, today=local_date(at))
-        labels = people.addresses(session, [room for _, room in found], within=estate.path)
+        labels = residences.addresses(session, [room for _, room in found], within=estate.path)
         out.extend(RoomChoice(room, labels.get(room.id, room.name), r.relation, r.until, None) for r, room in found)
     return out

@@ -41,7 +41,7 @@ from cityos.core.i18n import N_
 from cityos.core.models import SigningKey
 from cityos.core.pagination import PageParams, fetch_page
 from cityos.core.settings import get_settings
-from cityos.people import service as people
+from cityos.people import residences
 from cityos.people.models import Person
 from cityos.places.devices import service as devices
 from cityos.places.models import Region
@@ -98,7 +98,7 @@ def join_choices(session: Session, actor: Actor, *, estate_id: int, now: datetim
         return []
     at = _now(now)
     found = rooms_of(session, actor.person_id, estate, today=local_date(at))
-    labels = people.addresses(session, [room for _, room in found], within=estate.path)
+    labels = residences.addresses(session, [room for _, room in found], within=estate.path)
     current = {p.room_id: p for p in _person_passes(session, actor.person_id, estate.id, at)}
     return [
         RoomChoice(room, labels.get(room.id, room.name), residence.relation, residence.until, current.get(room.id))
@@ -174,7 +174,7 @@ def issue_pass(
         estate_path=estate.path,
         room_id=room.id,
         room_code=room.code,
-        label=people.address(session, room, within=estate.path)[:255],
+        label=residences.address(session, room, within=estate.path)[:255],
         kind=PassKind.RESIDENT,
         relation=residence.relation,
         holder_person_id=actor.person_id,
@@ -434,7 +434,7 @@ def block_room(session: Session, actor: Actor, *, estate_id: int, room_id: int, 
         estate_id=estate.id,
         room_id=room.id,
         room_code=room.code,
-        label=people.address(session, room, within=estate.path)[:255],
+        label=residences.address(session, room, within=estate.path)[:255],
         reason=text,
         blocked_by=actor.account_id,
     )

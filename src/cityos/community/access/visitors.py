@@ -20,8 +20,7 @@ from cityos.core.db import utcnow
 from cityos.core.errors import Conflict, FieldError, Invalid, NotFound
 from cityos.core.i18n import N_
 from cityos.core.runtime import blind_index, field_cipher
-from cityos.people import pii, validation
-from cityos.people import service as people
+from cityos.people import pii, residences, validation
 from cityos.people.pii import mask_name
 
 NAME_CONTEXT = "entry_pass.visitor_name"
@@ -102,7 +101,7 @@ def invite(
         estate_path=estate.path,
         room_id=room.id,
         room_code=room.code,
-        label=people.address(session, room, within=estate.path)[:255],
+        label=residences.address(session, room, within=estate.path)[:255],
         kind=PassKind.VISITOR,
         relation="visitor",
         holder_person_id=None,

@@ -261,7 +261,7 @@ TAG_LABELS: dict[str, str] = {
 
 def region_options(session: Session, actor: Actor, levels: Sequence[str]) -> list[tuple[int, str]]:
     """The places in the actor's area at ``levels``, as (id, address) for a form's select."""
-    from cityos.people import service as people
+    from cityos.people import residences
 
     rows = list(
         session.scalars(
@@ -271,5 +271,5 @@ def region_options(session: Session, actor: Actor, levels: Sequence[str]) -> lis
             .limit(300)
         )
     )
-    names = people.addresses(session, rows)
+    names = residences.addresses(session, rows)
     return [(r.id, names.get(r.id) or r.name) for r in rows]

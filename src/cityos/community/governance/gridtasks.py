@@ -271,7 +271,7 @@ class TaskRow:
 def _rows(session: Session, tasks: list[GridTask], today: date) -> list[TaskRow]:
     if not tasks:
         return []
-    from cityos.people import service as people
+    from cityos.people import residences
 
     plan_rows = {p.id: p for p in session.scalars(select(TaskPlan).where(TaskPlan.id.in_({t.plan_id for t in tasks})))}
     names = {
@@ -280,7 +280,7 @@ def _rows(session: Session, tasks: list[GridTask], today: date) -> list[TaskRow]
     }
     regions = list(session.scalars(select(Region).where(Region.path.in_({t.region_path for t in tasks}))))
     by_path = {r.path: r for r in regions}
-    addresses = people.addresses(session, regions)
+    addresses = residences.addresses(session, regions)
     visits = {
         int(t): int(n)
         for t, n in session.execute(
@@ -401,11 +401,11 @@ def log_visit(
 def _follow_up_case(session: Session, actor: Actor, task: GridTask, note: str, *, now: datetime) -> int:
     from cityos.cases import service as cases
     from cityos.core.i18n import DEFAULT_LOCALE, translate
-    from cityos.people import service as people
+    from cityos.people import residences
     from cityos.places import index
 
     home = session.scalar(select(Region).where(Region.path == task.region_path))
-    address = people.address(session, home) if home is not None else ""
+    address = residences.address(session, home) if home is not None else ""
     point = audience.located(session, task.region_path)
     lon = lat = None
     if point is not None and point.lon is not None and point.lat is not None:

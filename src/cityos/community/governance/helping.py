@@ -262,7 +262,7 @@ def post(
 
 def _open_case(session: Session, actor: Actor, row: HelpPost, home: Region, *, now: datetime) -> int:
     from cityos.cases import service as cases
-    from cityos.people import service as people
+    from cityos.people import residences
     from cityos.places import index
 
     point = audience.located(session, home.path)
@@ -279,7 +279,7 @@ def _open_case(session: Session, actor: Actor, row: HelpPost, home: Region, *, n
         channel="resident",
         lon=lon,
         lat=lat,
-        address=people.address(session, home),
+        address=residences.address(session, home),
         urgency="urgent",
         now=now,
     )

@@ -270,7 +270,7 @@ def _help_page(
     rows = helping.neighbourhood(session, actor, status=None if view == "all" else view)
     volunteer = helping.my_volunteer(session, actor)
     minutes = helping.minutes_of(session, [volunteer.id]) if volunteer is not None else {}
-    from cityos.people import service as people
+    from cityos.people import residences
     from cityos.places.models import Region
 
     taken_rows = [h for h in rows if h.taker_person_id == actor.person_id and h.region_id is not None]
@@ -282,7 +282,7 @@ def _help_page(
             **common(request),
             "posts": rows,
             "view": view,
-            "addresses": people.addresses(session, regions) if regions else {},
+            "addresses": residences.addresses(session, regions) if regions else {},
             "person_id": actor.person_id,
             "can_post": actor.can("help:offer") and actor.person_id is not None,
             "volunteer": volunteer,

@@ -316,9 +316,9 @@ def call(
 
 
 def _address(session: Session, room: Region) -> str:
-    from cityos.people import service as people
+    from cityos.people import residences
 
-    return people.address(session, room)
+    return residences.address(session, room)
 
 
 # --- reading ------------------------------------------------------------------------------------------------
@@ -392,10 +392,10 @@ def my_ballots(session: Session, actor: Actor, vote: OwnersVote) -> list[MyBallo
             .order_by(VoteBallot.id)
         )
     )
-    from cityos.people import service as people
+    from cityos.people import residences
 
     regions = list(session.scalars(select(Region).where(Region.id.in_([b.room_id for b in ballots]))))
-    names = people.addresses(session, regions)
+    names = residences.addresses(session, regions)
     mine: set[str] = set()
     if actor.account_id is not None and any(b.choice is not None for b in ballots):
         mine = set(

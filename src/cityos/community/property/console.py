@@ -17,7 +17,7 @@ from cityos.core.errors import DomainError, FieldError, Invalid
 from cityos.core.http import DbSession
 from cityos.core.i18n import N_
 from cityos.core.pagination import PageParams
-from cityos.people.service import addresses
+from cityos.people.residences import addresses
 from cityos.places.models import Region
 from cityos.web.forms import refused
 from cityos.web.shell import PageActor

@@ -18,7 +18,7 @@ from cityos.core.actor import Actor, subtree_clause
 from cityos.core.db import utcnow
 from cityos.core.errors import FieldError, Forbidden, Invalid
 from cityos.core.i18n import N_, translate
-from cityos.people.service import addresses
+from cityos.people.residences import addresses
 from cityos.places.devices import service as devices
 from cityos.places.devices.models import Device, DeviceStatus
 from cityos.places.models import Region

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cityos.core.errors import Conflict, NotFound
 from cityos.core.http import DbSession
-from cityos.people.service import addresses
+from cityos.people.residences import addresses
 from cityos.places.devices.models import Device
 from cityos.places.models import Region
 from cityos.web.shell import PageActor

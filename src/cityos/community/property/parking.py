@@ -447,7 +447,7 @@ def overview(session: Session, actor: Actor, *, estate_id: int, now: datetime | 
             )
         )
     }
-    from cityos.people.service import addresses
+    from cityos.people.residences import addresses
 
     rooms = {
         r.id: r for r in session.scalars(select(Region).where(Region.id.in_({x.room_id for x in leases.values()})))

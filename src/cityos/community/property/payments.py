@@ -16,7 +16,7 @@ from cityos.core.db import utcnow
 from cityos.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from cityos.core.i18n import N_
 from cityos.people.models import Organisation
-from cityos.people.service import address
+from cityos.people.residences import address
 from cityos.places.models import Region
 
 from .billing import get_bill

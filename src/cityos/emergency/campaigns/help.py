@@ -107,7 +107,7 @@ def _case_actor(session: Session, actor: Actor, case_id: int) -> Actor:
 
 
 def _place_of_case(session: Session, room: Region) -> tuple[float | None, float | None, str]:
-    from cityos.people.service import address
+    from cityos.people.residences import address
 
     chain = {r.id: r for r in session.scalars(select(Region).where(Region.id.in_(campaigns.path_ids(room.path))))}
     located = next(
@@ -290,7 +290,7 @@ def list_help(
         else set()
     )
     rooms = {r.id: r for r in session.scalars(select(Region).where(Region.path.in_({r.region_path for r in rows})))}
-    from cityos.people.service import addresses
+    from cityos.people.residences import addresses
 
     places = addresses(session, list(rooms.values()))
     by_path = {r.path: places.get(r.id, "") for r in rooms.values()}

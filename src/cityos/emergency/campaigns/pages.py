@@ -272,7 +272,7 @@ def qr_codes(
     campaigns.require_any(actor, campaigns.READ_PERMS)
     base = str(request.base_url).rstrip("/")
     rows = campaigns.buildings(session, actor, campaign_id=campaign.id, region_id=region_id)
-    from cityos.people.service import addresses
+    from cityos.people.residences import addresses
 
     names = addresses(session, rows)
     codes = [

@@ -345,7 +345,7 @@ def list_reports(
     rooms = {
         r.id: r for r in session.scalars(select(Region).where(Region.id.in_({r.room_id for r in rows if r.room_id})))
     }
-    from cityos.people.service import addresses
+    from cityos.people.residences import addresses
 
     places = addresses(session, list(rooms.values()))
     schemas = {f.version: f.schema for f in campaigns.form_versions(session, campaign)}
@@ -393,7 +393,7 @@ def get_report(session: Session, actor: Actor, *, report_id: int) -> ReportView:
     form = campaigns.form_of(session, campaign, report.form_version)
     person = session.get(Person, report.person_id)
     room = session.get(Region, report.room_id) if report.room_id else None
-    from cityos.people.service import address
+    from cityos.people.residences import address
 
     name = str(person.name) if person is not None else ""
     if not own:

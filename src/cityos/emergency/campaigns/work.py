@@ -113,7 +113,7 @@ def list_tasks(
 def _views(session: Session, rows: list[tuple[Task, Campaign]]) -> list[TaskView]:
     regions = {r.id: r for r in session.scalars(select(Region).where(Region.id.in_({t.region_id for t, _ in rows})))}
     counts = _resident_counts(session, [(t.campaign_id, t.region_path) for t, _ in rows])
-    from cityos.people.service import addresses
+    from cityos.people.residences import addresses
 
     names = addresses(session, list(regions.values()))
     return [
