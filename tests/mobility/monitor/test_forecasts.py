@@ -90,3 +90,41 @@ def test_the_learned_model_is_trained_saved_and_used(session: Session, tw: Traff
     rows = [r for r in _issued(session, T0) if r.segment_id == SEGS[0]]
     assert {r.model for r in rows} == {"learned"}
     assert all(30 < r.speed_kmh < 90 for r in rows)
+
+
+FAST = ModelParams(max_iter=10, threads=1)
+
+
+def test_the_learned_model_is_refitted_once_a_night(
+    session: Session, tw: TrafficWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forecasts.model_path("t").unlink(missing_ok=True)
+    forecasts._refit_tried.clear()
+    _history(session, 2.0)
+    clock = {"now": T0}
+    monkeypatch.setattr(forecasts, "utcnow", lambda: clock["now"])  # the model's trained_at
+    night = T0 - timedelta(hours=5, minutes=30)  # 02:30 in the city: not yet
+    assert forecasts.refit_nightly(session, now=night, params=FAST) is None
+    assert forecasts.load_model("t") is None
+    report = forecasts.refit_nightly(session, now=T0, params=FAST)  # 08:00: today's refit is due
+    assert report is not None
+    saved = forecasts.load_model("t")
+    assert saved is not None
+    assert saved.trained_at == T0
+    assert forecasts.refit_nightly(session, now=T0 + timedelta(hours=2), params=FAST) is None  # once a day
+    forecasts._refit_tried.clear()  # another process: the model saved today is recent enough
+    assert forecasts.refit_nightly(session, now=T0 + timedelta(hours=2), params=FAST) is None
+    next_night = T0 + timedelta(hours=19, minutes=30)  # 03:30 the next day in the city
+    clock["now"] = next_night
+    assert forecasts.refit_nightly(session, now=next_night, params=FAST) is not None
+    refitted = forecasts.load_model("t")
+    assert refitted is not None
+    assert refitted.trained_at == next_night
+
+
+def test_a_nightly_refit_without_a_day_of_history_leaves_the_fallbacks(session: Session, tw: TrafficWorld) -> None:
+    forecasts.model_path("t").unlink(missing_ok=True)
+    forecasts._refit_tried.clear()
+    _history(session, 0.5)
+    assert forecasts.refit_nightly(session, now=T0, params=FAST) is None
+    assert forecasts.load_model("t") is None

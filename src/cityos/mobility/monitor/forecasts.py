@@ -14,9 +14,10 @@ from __future__ import annotations
 import pickle
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import Table, delete, insert, select
@@ -46,6 +47,9 @@ MODELS = ("learned", "historical_average", "last_value")
 _CHUNK = 5000
 
 _TABLE = cast(Table, TrafficForecast.__table__)
+
+REFIT_HOUR = 3  # city time: the learned model is refitted in the first per-minute job after 03:00
+_refit_tried: dict[str, date] = {}  # network code → the city day of this process's last refit
 
 MSG_TOO_LITTLE = N_("Too little stored history to train a forecast model (at least a day of states is needed).")
 
@@ -244,6 +248,37 @@ def train(
         pickle.dump(saved, fh)
     tmp.replace(path)
     return TrainReport(net.code, dict(trained.train_rows), path, span.total_seconds())
+
+
+def refit_nightly(
+    session: Session, *, now: datetime | None = None, params: ModelParams | None = None
+) -> TrainReport | None:
+    """The active network's learned model fitted again once a day, after ``REFIT_HOUR`` city time,
+    on the last ``TRAIN_DAYS`` days of states, so that it follows changing traffic without an
+    operator. None when it is not due: before that hour, when a model was saved today already
+    (``train-forecast`` by hand), when this process tried today, or when the stored history is
+    still too short (the historical average forecasts meanwhile; the next night tries again)."""
+    from cityos.mobility.monitor import areas
+    from cityos.mobility.network import service as network_service
+
+    now = now or utcnow()
+    zone = ZoneInfo(get_settings().timezone)
+    local = now.astimezone(zone)
+    if local.hour < REFIT_HOUR:
+        return None
+    net = network_service.active_network(session)
+    if net is None or _refit_tried.get(net.code) == local.date():
+        return None
+    _refit_tried[net.code] = local.date()
+    saved = load_model(net.code)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if saved is not None and _as_utc(saved.trained_at) >= midnight:
+        return None
+    places = areas.segment_places(session, net)
+    try:
+        return train(session, net=net, segments=places.segments, until=now, params=params)
+    except Invalid:
+        return None
 
 
 def _as_utc(ts: datetime) -> datetime:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from cityos.core.bus import Bus
 from cityos.core.db import utcnow
-from cityos.mobility.monitor import service
+from cityos.mobility.monitor import forecasts, service
 
 
 def register(bus: Bus) -> None:
@@ -19,5 +19,8 @@ def install(session: Session) -> None:
 
 def periodic(session: Session) -> None:
     """Every minute in the server: the finished bins of the active network (at most 12 per run,
-    so a server that was down catches up an hour a minute)."""
-    service.compute_bins(session, until=utcnow())
+    so a server that was down catches up an hour a minute), and once a night the learned
+    forecast model refitted on the latest history (``forecasts.refit_nightly``)."""
+    now = utcnow()
+    service.compute_bins(session, until=now)
+    forecasts.refit_nightly(session, now=now)
