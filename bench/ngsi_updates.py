@@ -205,6 +205,7 @@ def _start(app: str, port: int, env: dict[str, str], *, factory: bool, workers: 
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     if workers > 1:
         cmd += ["--workers", str(workers)]
+        env = dict(env, CITYOS_WORKERS=str(workers))  # as `cityos serve --workers`: one runs the background work
     cmd += ["--log-level", "warning", "--no-access-log", "--app-dir", str(BENCH_DIR)]
     if factory:
         cmd.append("--factory")

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
 from cityos import __version__
+from cityos.core.leader import Leadership
 from cityos.core.logging import configure_logging
 from cityos.core.runtime import Runtime
 from cityos.core.settings import Settings, get_settings
@@ -92,14 +93,25 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         stop = threading.Event()
         poller = threading.Thread(target=_outbox_poller, args=(rt, stop), daemon=True, name="outbox")
         stop_hub: Callable[[], None] | None = None
-        if owned:
+        leadership: Leadership | None = None
+
+        def start_background() -> None:
+            nonlocal stop_hub
             from cityos.hub.setup import start as start_hub
 
             poller.start()
             stop_hub = start_hub(rt)
+
+        if owned and settings.workers > 1:  # one of the worker processes runs it (core/leader.py)
+            leadership = Leadership.for_database(settings.database_url, settings.archive_dir)
+            leadership.follow(start_background)
+        elif owned:
+            start_background()
         try:
             yield
         finally:
+            if leadership is not None:
+                leadership.close()  # nothing starts after this; a waiting process may take over
             stop.set()
             if stop_hub is not None:
                 stop_hub()

@@ -65,10 +65,18 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port"),
     reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+    workers: int = typer.Option(
+        1, min=1, max=64, help="Worker processes (one per core); one of them runs the background work"
+    ),
 ) -> None:
     """Start the web server."""
+    import os
+
     import uvicorn
 
+    if reload and workers > 1:
+        raise typer.BadParameter("--reload runs one process: leave out --workers", param_hint="--workers")
+    os.environ["CITYOS_WORKERS"] = str(workers)  # read by each worker process's settings
     url = f"http://{host}:{port}/"
     console.print(f"[bold green]cityos[/] listening on [link={url}]{url}[/link]")
     _print_demo_signins()
@@ -78,6 +86,7 @@ def serve(
         host=host,
         port=port,
         reload=reload,
+        workers=workers,
         log_level="warning",
         access_log=False,
     )

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # SQLite, where the work is CPU-bound and threads only fight over the GIL; PostgreSQL
     # requests wait on the network and gain from more. None: 4 on SQLite, 16 on PostgreSQL.
     worker_threads: int | None = Field(default=None, ge=1, le=200)
+    # Processes serving requests (``cityos serve --workers``). Above 1, the one holding the
+    # database's background lock runs the background work (core/leader.py).
+    workers: int = Field(default=1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _enforce_non_default_secrets(self) -> Settings:
