@@ -23,6 +23,7 @@ from cityos.core.settings import Settings
 from tests.conftest import need_service
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SCREENSHOT_TIMEOUT_MS = 60_000
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -115,9 +116,17 @@ def page(browser, live_server: str) -> Iterator[object]:  # type: ignore[no-unty
 
 
 def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    """The page as a PNG under test-artifacts/: evidence of what users see, not an assertion. The
+    whole page; the viewport alone when a slow machine cannot render the whole of it (a map drawn
+    in software) within a minute."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    try:
+        page.screenshot(path=str(path), full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        page.screenshot(path=str(path), timeout=SCREENSHOT_TIMEOUT_MS)
     return path
 
 
