@@ -1,5 +1,5 @@
 """The demo records of 电子出入码: rules, two gates, passes, a visitor, a goods slip and a day of
-events for one estate, fast and only once; and the demo city's estate gets them."""
+events for one estate, only once; and the demo city's estate gets them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The governance demo seed: notices, a survey with answers, an open owners' vote with ballots
-cast, a volunteer and help requests, a monthly visit plan with visits; guarded and fast."""
+cast, a volunteer and help requests, a monthly visit plan with visits; guarded (once only)."""
 
 from __future__ import annotations
 
