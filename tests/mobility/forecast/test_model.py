@@ -73,3 +73,21 @@ def test_two_weeks_switch_to_time_of_week_with_day_of_week_feature() -> None:
     assert result.profile == "time_of_week"
     assert result.trained is not None
     assert "day_of_week" in result.trained.columns[15]
+
+
+def test_a_constant_or_empty_feature_is_left_out_and_the_model_still_forecasts() -> None:
+    from cityos.mobility.forecast.features import build_features
+    from cityos.mobility.forecast.model import fit, predict, training_table
+
+    grid = prepare(mean_reverting(3, 2, seed=3)).grid
+    features = build_features(grid).with_columns(
+        pl.lit(1.0).alias("flat"),  # e.g. a network without neighbours
+        pl.lit(None, dtype=pl.Float64).alias("empty"),
+    )
+    trained = fit(training_table(features, grid, (15,)), (15,), FAST)
+    assert "flat" not in trained.columns[15]
+    assert "empty" not in trained.columns[15]
+    assert trained.columns[15]  # the informative columns stay
+    forecast = predict(trained, features)
+    assert forecast.height == features.height
+    assert forecast["forecast_kmh"].drop_nulls().len() > 0.9 * features.height

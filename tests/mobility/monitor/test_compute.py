@@ -157,3 +157,18 @@ def test_the_per_minute_job_computes_the_active_networks_last_hour(session: Sess
     assert cursor.network_code == "t"
     assert cursor.last_bin_start in {before, after}  # a bin may finish while it runs
     assert cursor.stats["bins"] == 12
+
+
+def test_a_failing_nightly_refit_does_not_undo_the_minutes_bins(
+    session: Session, tw: TrafficWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cityos.mobility.monitor import forecasts, tasks
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the model could not be fitted")
+
+    monkeypatch.setattr(forecasts, "refit_nightly", broken)
+    tasks.periodic(session)  # logs the failure, raises nothing
+    cursor = session.scalar(select(MonitorCursor))
+    assert cursor is not None
+    assert cursor.stats["bins"] == 12

@@ -79,7 +79,6 @@ def fit(
     out = TrainedForecast(models={}, columns={}, threads=p.threads)
     for h in horizons:
         columns = horizon_columns(table, h)
-        out.columns[h] = columns
         name = f"{TARGET_PREFIX}{h}"
         if name not in table.columns:
             raise Invalid("The training table lacks a target.", params={"horizon_min": h})
@@ -92,6 +91,14 @@ def fit(
         if p.max_train_rows is not None and rows.height > p.max_train_rows:
             rows = rows.sample(n=p.max_train_rows, seed=p.random_state)
         x = rows.select(columns).to_numpy().astype(np.float64)
+        # A column with fewer than two values (all missing, or constant: a network without
+        # neighbours, a profile of one day) gives nothing to split on, and scikit-learn's binning
+        # fails on it: such columns are left out of this horizon's model.
+        keep = [j for j in range(x.shape[1]) if np.unique(x[~np.isnan(x[:, j]), j]).size >= 2]
+        if not keep:
+            raise Invalid("No usable training rows for a horizon.", params={"horizon_min": h})
+        x = x[:, keep]
+        out.columns[h] = [columns[j] for j in keep]
         y = (rows[name] - rows["_anchor"]).to_numpy()
         model = HistGradientBoostingRegressor(
             max_iter=p.max_iter,

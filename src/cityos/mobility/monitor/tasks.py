@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import structlog
 from sqlalchemy.orm import Session
 
 from cityos.core.bus import Bus
 from cityos.core.db import utcnow
 from cityos.mobility.monitor import forecasts, service
+
+log = structlog.get_logger(__name__)
 
 
 def register(bus: Bus) -> None:
@@ -23,4 +26,7 @@ def periodic(session: Session) -> None:
     forecast model refitted on the latest history (``forecasts.refit_nightly``)."""
     now = utcnow()
     service.compute_bins(session, until=now)
-    forecasts.refit_nightly(session, now=now)
+    try:
+        forecasts.refit_nightly(session, now=now)
+    except Exception:  # the nightly refit is tried again tomorrow; it must not undo the bins
+        log.exception("mobility.forecast_refit_failed")
