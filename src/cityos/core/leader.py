@@ -37,7 +37,6 @@ class Leadership:
         self._fd: int | None = None
         self._guard = threading.Lock()  # start and close never run at the same time
         self._closed = threading.Event()
-        self._watcher: threading.Thread | None = None
 
     @classmethod
     def for_database(cls, database_url: str, folder: Path) -> Leadership:
@@ -72,29 +71,24 @@ class Leadership:
     def follow(self, start: Callable[[], None]) -> bool:
         """Calls ``start`` now when the lock is free (True), else from a daemon thread as soon as
         this process gets it (False); never after ``close``."""
-        with self._guard:
-            if self._closed.is_set():
-                return False
-            if self.try_acquire():
-                self._lead(start)
-                return True
-        self._watcher = threading.Thread(target=self._wait, args=(start,), daemon=True, name="background-wait")
-        self._watcher.start()
+        if self._attempt(start):
+            return True
+        threading.Thread(target=self._wait, args=(start,), daemon=True, name="background-wait").start()
         return False
 
-    def _wait(self, start: Callable[[], None]) -> None:
-        while True:
-            with self._guard:
-                if self._closed.is_set():
-                    return
-                if self.try_acquire():
-                    self._lead(start)
-                    return
-            self._closed.wait(POLL_SECONDS)
+    def _attempt(self, start: Callable[[], None]) -> bool:
+        """``start`` if not closed and the lock is had now; the guard keeps ``close`` out meanwhile."""
+        with self._guard:
+            if self._closed.is_set() or not self.try_acquire():
+                return False
+            log.info("background.leader", pid=os.getpid())
+            start()
+            return True
 
-    def _lead(self, start: Callable[[], None]) -> None:
-        log.info("background.leader", pid=os.getpid())
-        start()
+    def _wait(self, start: Callable[[], None]) -> None:
+        while not self._closed.wait(POLL_SECONDS):
+            if self._attempt(start):
+                return
 
     def close(self) -> None:
         """No ``start`` from now on; the lock is released (another process may take it over)."""

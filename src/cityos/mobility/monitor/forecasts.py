@@ -35,7 +35,9 @@ from cityos.mobility.forecast.profile import add_profile_features
 from cityos.mobility.forecast.series import prepare
 from cityos.mobility.indicators.config import IndicatorConfig
 from cityos.mobility.indicators.states import state_expr
+from cityos.mobility.monitor import areas
 from cityos.mobility.monitor.models import SegmentState, TrafficForecast
+from cityos.mobility.network import service as network_service
 from cityos.mobility.network.models import RoadNetwork
 
 HISTORY_DAYS = 3  # days of the time-of-day profile read before each batch
@@ -258,9 +260,6 @@ def refit_nightly(
     operator. None when it is not due: before that hour, when a model was saved today already
     (``train-forecast`` by hand), when this process tried today, or when the stored history is
     still too short (the historical average forecasts meanwhile; the next night tries again)."""
-    from cityos.mobility.monitor import areas
-    from cityos.mobility.network import service as network_service
-
     now = now or utcnow()
     zone = ZoneInfo(get_settings().timezone)
     local = now.astimezone(zone)
