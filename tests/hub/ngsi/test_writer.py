@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import threading
 import time
 from typing import Any
@@ -138,4 +140,73 @@ def test_sqlite_batches_run_in_the_loop_unless_another_connection_writes(isolate
             assert len(store.entities_of_type(check, tenant="gw4", entity_type="Thing", limit=10, offset=0)) == 2
     finally:
         store.forget_tenants()
+        engine.dispose()
+
+
+def test_sqlite_writers_of_two_processes_take_turns_through_the_gate(isolated_url: str) -> None:
+    """Another process's writer holds the turn (the flock beside the database): a batch waits for
+    it without spinning in SQLite's busy handler, then runs in the event loop's thread, and gives
+    the turn back afterwards."""
+    if not isolated_url.startswith("sqlite"):
+        pytest.skip("the gate is SQLite's")
+    engine = make_engine(isolated_url)
+    writer = GroupWriter(make_sessionmaker(engine))
+    gate_path = f"{engine.url.database}-ngsi-writers"
+
+    async def write(i: int) -> Any:
+        return await writer.submit(_upsert("gw5", i))
+
+    try:
+        assert asyncio.run(write(1)) == 1
+        assert (writer.waited, writer.inline) == (0, 1)
+
+        other = os.open(gate_path, os.O_RDWR)  # as another process opens it
+        fcntl.flock(other, fcntl.LOCK_EX)
+        release = threading.Timer(0.3, fcntl.flock, (other, fcntl.LOCK_UN))
+        release.start()
+        started = time.monotonic()
+        assert asyncio.run(write(2)) == 2
+        assert time.monotonic() - started >= 0.25  # it waited for the other writer's turn
+        assert (writer.waited, writer.inline, writer.batches) == (1, 2, 2)  # then ran in the loop
+        release.join()
+
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the writer gave its turn back
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+        with make_sessionmaker(engine)() as check:
+            assert len(store.entities_of_type(check, tenant="gw5", entity_type="Thing", limit=10, offset=0)) == 2
+    finally:
+        writer.close()
+        store.forget_tenants()
+        engine.dispose()
+
+
+def test_a_failing_batch_gives_the_turn_back(isolated_url: str) -> None:
+    if not isolated_url.startswith("sqlite"):
+        pytest.skip("the gate is SQLite's")
+    engine = make_engine(isolated_url)
+    writer = GroupWriter(make_sessionmaker(engine))
+
+    def broken(session: Session) -> None:
+        raise Invalid("refused")
+
+    try:
+        with pytest.raises(Invalid):
+            asyncio.run(writer.submit(broken))
+        other = os.open(f"{engine.url.database}-ngsi-writers", os.O_RDWR)
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise BlockingIOError if still held
+        finally:
+            os.close(other)
+    finally:
+        writer.close()
+        engine.dispose()
+
+
+def test_an_in_memory_database_has_no_gate() -> None:
+    engine = make_engine("sqlite://")
+    writer = GroupWriter(make_sessionmaker(engine))
+    try:
+        assert writer._turn() is None
+    finally:
         engine.dispose()

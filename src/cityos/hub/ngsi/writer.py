@@ -19,12 +19,24 @@ batch is CPU work, and running it there saves the thread hop and the GIL going b
 between the loop and the worker thread (+11 % partial updates per second on the bench). When another
 connection holds the lock, and for the savepoint re-run, the batch goes to the worker thread,
 which waits for the lock. PostgreSQL batches always run in the worker thread (network round trips).
+
+The writers of several processes on one SQLite file (``cityos serve --workers``) take turns
+through a file lock beside the database (``_Gate``, ``<database>-ngsi-writers``) before they ask
+for SQLite's write lock. SQLite itself has no queue: a connection that finds the lock taken
+sleeps in its busy handler (1, 2, 5, 10 ms …) and wakes late, so the lock stood idle while
+requests waited. The kernel wakes a process waiting on a file lock as soon as it is released.
+The wait happens in a worker thread and the batch then runs in the event loop's thread, so the
+lock is never held by a thread that shares the GIL with a busy event loop (with two workers on
+2 cores: 4,150 against 3,340 updates per second; one worker pays two system calls per batch).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import fcntl
+import os
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +69,54 @@ class GroupedWork(ABC):
     ) -> list[tuple[bool, Any]]: ...
 
 
+class _Gate:
+    """The turn of one process's writer among every process writing one SQLite file (see the
+    module): an exclusive ``flock`` on ``<database>-ngsi-writers``, released by the kernel if
+    the process dies. Each gate opens the file itself, so two gates of one process exclude each
+    other too (a lock belongs to an open file, not to a process)."""
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}-ngsi-writers"
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._close = weakref.finalize(self, os.close, self._fd)
+        self.held = False
+
+    def try_take(self) -> bool:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self.held = True
+        return True
+
+    def take(self) -> None:
+        """Waits for the turn (a worker thread: the call blocks)."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.held = True
+
+    def give(self) -> None:
+        if self.held:
+            self.held = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self.give()
+        self._close()
+
+
+def _gate_for(factory: sessionmaker[Session]) -> _Gate | None:
+    bind = factory.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        return None
+    database = bind.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None  # one process only: nobody to take turns with
+    try:
+        return _Gate(database)
+    except OSError:  # a directory it cannot write to: SQLite's busy handler alone, as before
+        return None
+
+
 @dataclass
 class _Job:
     work: Callable[[Session], Any]
@@ -79,10 +139,19 @@ class GroupWriter:
     retried: int = 0  # batches run again with savepoints after a failing write
     grouped: int = 0  # writes that ran through a ``GroupedWork.run_group``
     inline: int = 0  # batches that ran in the event loop's thread (SQLite, lock free at once)
+    waited: int = 0  # batches that waited for another process's writer (SQLite, ``_Gate``)
 
     def __post_init__(self) -> None:
         bind = self.factory.kw.get("bind")
         self._sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._gate: _Gate | None = None
+        self._gated = self._sqlite
+
+    def close(self) -> None:
+        """Closes the gate's file (the writer must be idle); a later batch opens it again."""
+        if self._gate is not None:
+            self._gate.close()
+            self._gate = None
 
     async def submit(self, work: Callable[[Session], Any]) -> Any:
         loop = asyncio.get_running_loop()
@@ -96,11 +165,10 @@ class GroupWriter:
         while self.pending:
             batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
             try:
-                done = self._run_now(batch) if self._sqlite else None
-                if done is None:
+                if self._sqlite:
+                    await self._run_sqlite(batch)
+                else:
                     await anyio.to_thread.run_sync(self._run, batch)
-                elif not done:
-                    await anyio.to_thread.run_sync(self._rerun, batch)
             except BaseException as exc:  # the transaction itself failed: every write of it did
                 for job in batch:
                     if not job.future.done():
@@ -115,6 +183,28 @@ class GroupWriter:
                     job.future.set_result(job.value)
                 else:
                     job.future.set_exception(job.value)
+
+    async def _run_sqlite(self, batch: list[_Job]) -> None:
+        gate = self._turn()
+        try:
+            if gate is not None and not gate.try_take():
+                self.waited += 1
+                # shielded: when the task is cancelled, the thread still returns, then gate.give()
+                await anyio.to_thread.run_sync(gate.take)
+            done = self._run_now(batch)
+            if done is None:  # a connection outside the gate writes: wait for it in the thread
+                await anyio.to_thread.run_sync(self._run, batch)
+            elif not done:
+                await anyio.to_thread.run_sync(self._rerun, batch)
+        finally:
+            if gate is not None:
+                gate.give()
+
+    def _turn(self) -> _Gate | None:
+        if self._gate is None and self._gated:
+            self._gate = _gate_for(self.factory)
+            self._gated = self._gate is not None
+        return self._gate
 
     def _run_now(self, batch: list[_Job]) -> bool | None:
         """The batch in this (the event loop's) thread, without savepoints, if SQLite's write
