@@ -15,6 +15,7 @@ from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
 from cityos import __version__
+from cityos.core.checkpoint import WalCheckpointer
 from cityos.core.leader import Leadership
 from cityos.core.logging import configure_logging
 from cityos.core.runtime import Runtime
@@ -94,12 +95,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         poller = threading.Thread(target=_outbox_poller, args=(rt, stop), daemon=True, name="outbox")
         stop_hub: Callable[[], None] | None = None
         leadership: Leadership | None = None
+        checkpointer = WalCheckpointer.for_engine(rt.engine)
 
         def start_background() -> None:
             nonlocal stop_hub
             from cityos.hub.setup import start as start_hub
 
             poller.start()
+            if checkpointer is not None:
+                checkpointer.start()
             stop_hub = start_hub(rt)
 
         if owned and settings.workers > 1:  # one of the worker processes runs it (core/leader.py)
@@ -115,6 +119,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             stop.set()
             if stop_hub is not None:
                 stop_hub()
+            if checkpointer is not None:
+                checkpointer.stop()
             if owned:
                 rt.close()
 
