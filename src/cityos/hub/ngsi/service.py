@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from cityos.core.db import take_write_lock, utcnow
 from cityos.core.errors import FieldError, Invalid
 from cityos.core.i18n import N_
-from cityos.hub.ngsi import changes
+from cityos.hub.ngsi import changes, statements
 from cityos.hub.ngsi.attributes import (
     LOCATION,
     RESERVED_NAMES,
@@ -440,16 +440,11 @@ def _update_params(row: Stored, at: datetime, relocate: bool) -> dict[str, Any]:
 def save_many(session: Session, saved: Iterable[tuple[Stored, datetime, bool]]) -> None:
     """The UPDATEs of several entities (each once: ``row`` holds what to store, ``at`` is its
     modification time, ``relocate`` whether its location columns change) as at most two
-    executemany statements."""
-    plain: list[dict[str, Any]] = []
-    moved: list[dict[str, Any]] = []
-    for row, at, relocate in saved:
-        (moved if relocate else plain).append(_update_params(row, at, relocate))
-    connection = session.connection()
-    if plain:
-        connection.execute(_UPDATE, plain)
-    if moved:
-        connection.execute(_UPDATE_LOCATED, moved)
+    executemany statements (``statements.update_many``)."""
+    statements.update_many(
+        session.connection(),
+        ((row.pk, row.data, at, located(row.data) if relocate else None) for row, at, relocate in saved),
+    )
 
 
 def load_many(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Stored]:
@@ -459,24 +454,12 @@ def load_many(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[s
     wanted: dict[str, set[str]] = {}
     for tenant, entity_id in keys:
         wanted.setdefault(tenant, set()).add(entity_id)
-    locked = session.get_bind().dialect.name == "postgresql"
     out: dict[tuple[str, str], Stored] = {}
     connection = session.connection()
     for tenant, ids in sorted(wanted.items()):  # one lock order for every writer
-        params = {"t": tenant, "ids": sorted(ids)}
-        for pk, entity_id, type_iri, data in connection.execute(
-            _SELECT_MANY_LOCKED if locked else _SELECT_MANY, params
-        ):
+        for pk, entity_id, type_iri, data in statements.select_many(connection, tenant, sorted(ids)):
             out[(tenant, entity_id)] = Stored(pk, tenant, entity_id, type_iri, data)
     return out
-
-
-_SELECT_MANY = (
-    select(_COLS.id, _COLS.entity_id, _COLS.type, _COLS.data)
-    .where(_COLS.tenant == bindparam("t"), _COLS.entity_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_COLS.id)
-)
-_SELECT_MANY_LOCKED = _SELECT_MANY.with_for_update()
 
 
 def remove(session: Session, row: Stored) -> None:

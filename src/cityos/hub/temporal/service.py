@@ -22,7 +22,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from cityos.core.db import note_write, utcnow
+from cityos.core.db import driver_write, note_write, sqlite_timestamp, utcnow
 from cityos.hub.ngsi.changes import EntityChange
 from cityos.hub.temporal.models import SensorObservation
 
@@ -140,12 +140,6 @@ _COLUMNS = (
 _COPY_SQL = f"COPY sensor_observation ({', '.join(_COLUMNS)}) FROM STDIN"
 
 
-def _sqlite_time(moment: datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME storage format (naive UTC), what ``UTCDateTime`` writes."""
-    m = moment.astimezone(UTC)
-    return f"{m.year:04d}-{m.month:02d}-{m.day:02d} {m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}"
-
-
 def _json_text(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -177,7 +171,7 @@ def _driver_params(row: ObservationRow, now: Any, sqlite: bool, instance_id: str
         row.entity_type,
         row.attr,
         row.kind or guess_kind(row.value),
-        _sqlite_time(row.observed_at) if sqlite else row.observed_at,
+        sqlite_timestamp(row.observed_at) if sqlite else row.observed_at,
         num,
         text,
         _json_text(js),
@@ -213,12 +207,12 @@ def append_observations(session: Session, rows: Sequence[ObservationRow]) -> int
     if dialect in DRIVER_DIALECTS:
         sqlite = dialect == "sqlite"
         statement = _driver_statement(dialect)
-        stamp: Any = _sqlite_time(now) if sqlite else now
+        stamp: Any = sqlite_timestamp(now) if sqlite else now
         for start in range(0, len(rows), _CHUNK):
             part = rows[start : start + _CHUNK]
             params = [_driver_params(r, stamp, sqlite, i) for r, i in zip(part, instance_ids(len(part)), strict=True)]
             if sqlite or len(params) < _COPY_FROM:
-                connection.exec_driver_sql(statement, params)
+                driver_write(connection, statement, params)
             else:
                 _copy(connection, params)
             stored += len(params)
