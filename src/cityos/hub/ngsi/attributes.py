@@ -64,8 +64,7 @@ def valid_name(name: Any) -> bool:
 
 def iso(dt: datetime) -> str:
     """ISO 8601 UTC with milliseconds and ``Z`` (the store's timestamp text)."""
-    dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_time(value: Any) -> datetime | None:
