@@ -121,6 +121,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 stop_hub()
             if checkpointer is not None:
                 checkpointer.stop()
+            writer = getattr(app.state, "ngsi_writer", None)
+            if writer is not None:
+                writer.close()  # its own connection back to the pool before the engine goes
             if owned:
                 rt.close()
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityos.core.db import make_engine, make_sessionmaker
+from cityos.core.db import BUSY_TIMEOUT_MS, make_engine, make_sessionmaker
 from cityos.core.errors import Invalid
 from cityos.hub.ngsi import service as store
 from cityos.hub.ngsi.writer import GroupWriter
@@ -209,4 +210,30 @@ def test_an_in_memory_database_has_no_gate() -> None:
     try:
         assert writer._turn() is None
     finally:
+        engine.dispose()
+
+
+def test_loop_batches_keep_one_connection_and_give_it_back_able_to_wait(isolated_url: str) -> None:
+    """The event loop's batches run on one connection of the writer's (no checkout per batch, its
+    busy timeout 0); given back, that connection waits for locks again like every pooled one."""
+    if not isolated_url.startswith("sqlite"):
+        pytest.skip("the event-loop path is SQLite's")
+    engine = make_engine(isolated_url)
+    writer = GroupWriter(make_sessionmaker(engine))
+    checkouts: list[int] = []
+    event.listen(engine, "checkout", lambda *_: checkouts.append(1))
+
+    async def write(i: int) -> Any:
+        return await writer.submit(_upsert("gw6", i))
+
+    try:
+        assert [asyncio.run(write(i)) for i in range(3)] == [0, 1, 2]
+        assert (writer.inline, len(checkouts)) == (3, 1)
+        writer.close()
+        with engine.connect() as conn:  # the pool's only connection: the one the writer gave back
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS
+        assert engine.pool.checkedout() == 0
+    finally:
+        writer.close()
+        store.forget_tenants()
         engine.dispose()

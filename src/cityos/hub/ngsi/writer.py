@@ -43,10 +43,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityos.core.db import WRITE_INTENT, WRITE_NOW
+from cityos.core.db import BUSY_TIMEOUT_MS, WRITE_INTENT, WRITE_NOW
 
 MAX_BATCH = 128
 
@@ -146,9 +147,12 @@ class GroupWriter:
         self._sqlite = bind is not None and bind.dialect.name == "sqlite"
         self._gate: _Gate | None = None
         self._gated = self._sqlite
+        self._own: Connection | None = None
 
     def close(self) -> None:
-        """Closes the gate's file (the writer must be idle); a later batch opens it again."""
+        """Gives back the writer's own connection and closes the gate's file (the writer must be
+        idle); a later batch opens them again."""
+        self._drop_own()
         if self._gate is not None:
             self._gate.close()
             self._gate = None
@@ -236,13 +240,42 @@ class GroupWriter:
     def _locked(self, *, wait: bool = True) -> Session:
         """A session whose transaction holds SQLite's write lock (``wait=False``: or
         OperationalError at once); on PostgreSQL an open transaction."""
-        session = self.factory()
+        own = None if wait else self._own_connection()
+        session = self.factory() if own is None else self.factory(bind=own)
         try:
-            session.connection(execution_options={WRITE_INTENT: True, WRITE_NOW: not wait})
+            if own is None:
+                session.connection(execution_options={WRITE_INTENT: True, WRITE_NOW: not wait})
+            else:
+                session.connection(execution_options={WRITE_INTENT: True})  # its busy timeout is 0
         except BaseException:
             session.close()
+            if own is not None:
+                self._drop_own()  # a connection whose begin failed is not kept
             raise
         return session
+
+    def _own_connection(self) -> Connection | None:
+        """SQLite: the connection the event loop's batches run on, kept from batch to batch with
+        a busy timeout of 0, so that a batch neither checks a connection out of the pool nor
+        switches the timeout off and on (about a tenth of the time of a batch of seven). None
+        when the factory is bound to a connection of its own (tests' outer transactions)."""
+        bind = self.factory.kw.get("bind")
+        if not isinstance(bind, Engine):
+            return None
+        if self._own is None or self._own.closed or self._own.invalidated:
+            self._own = bind.connect()
+            self._own.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+        return self._own
+
+    def _drop_own(self) -> None:
+        own, self._own = self._own, None
+        if own is None:
+            return
+        try:
+            if not own.closed and not own.invalidated:  # the pool's other users wait for locks
+                own.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
+        finally:
+            own.close()
 
     def _run_savepoints(self, batch: list[_Job], session: Session) -> None:
         """The batch in ``session`` with a savepoint per write (a single write without one)."""
