@@ -8,6 +8,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -129,18 +130,16 @@ def test_a_grouped_batch_ends_as_the_same_writes_one_at_a_time(session_factory: 
         _setup(session, "grp-one")
         _setup(session, "grp-many")
 
+    alone: list[Any] = []
+    for work in _writes("grp-one"):  # the single path: each write alone, statement by statement
+        with session_factory() as session:
+            try:
+                alone.append(work(session))
+                session.commit()
+            except DomainError as exc:
+                session.rollback()
+                alone.append(exc)
     writer = GroupWriter(session_factory)
-    alone = []
-    for work in _writes("grp-one"):
-
-        async def one(work: AttrWrite = work) -> Any:
-            return await writer.submit(work)
-
-        try:
-            alone.append(asyncio.run(one()))
-        except DomainError as exc:
-            alone.append(exc)
-    assert writer.grouped == 0
 
     async def together() -> list[Any]:
         return await asyncio.gather(*(writer.submit(w) for w in _writes("grp-many")), return_exceptions=True)
@@ -157,6 +156,24 @@ def test_a_grouped_batch_ends_as_the_same_writes_one_at_a_time(session_factory: 
     assert len(one["history"]) == 7 + 9  # the set-up's nine instances, then one per written instance
     assert len(one["notified"]) == 3  # temperature 31.5 and 33 on a, 40 on c (q: temperature>30)
     assert one["located"][IDS[2]][:2] == (120.0, 30.0)
+
+
+def test_a_write_alone_in_its_batch_runs_as_a_group_of_one(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session:
+        _setup(session, "grp-alone")
+    writer = GroupWriter(session_factory)
+    work = AttrWrite("patch", "grp-alone", IDS[0], {"value": 27.5}, CTX, attr="temperature")
+    missing = AttrWrite("patch", "grp-alone", "urn:ngsi-ld:Sensor:none", {"value": 1}, CTX, attr="temperature")
+
+    change = asyncio.run(writer.submit(work))
+    assert change.kind == "updated"
+    with pytest.raises(DomainError):  # answers its own error; nothing was written for it
+        asyncio.run(writer.submit(missing))
+    assert (writer.batches, writer.grouped, writer.retried) == (2, 2, 0)
+    with session_factory() as check:
+        entity = store.get_entity(check, tenant="grp-alone", entity_id=IDS[0])
+        assert entity is not None
+        assert entity[CTX.expand("temperature")]["value"] == 27.5
 
 
 def test_the_changes_reach_the_listeners_as_one_write_at_a_time(
