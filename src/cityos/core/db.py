@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
+from sqlalchemy import exc as exc_module
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -107,24 +109,33 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # fails at once with "database is locked" (the WAL snapshot is stale; busy_timeout
             # does not help). Work that is known to write asks for the write lock up front.
             options = conn.get_execution_options()
+            raw = conn.connection.dbapi_connection
             if not options.get(WRITE_INTENT, False):
-                conn.exec_driver_sql("BEGIN")
+                _driver_begin(raw, "BEGIN")
             elif options.get(WRITE_NOW, False):
-                # the lock now or "database is locked" now (the caller then waits elsewhere); on
-                # the driver's connection: it runs per batch of the NGSI-LD writer
-                raw = conn.connection.dbapi_connection
+                # the lock now or "database is locked" now (the caller then waits elsewhere)
                 raw.execute("PRAGMA busy_timeout=0")
                 try:
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    _driver_begin(raw, "BEGIN IMMEDIATE")
                 finally:
                     raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                _driver_begin(raw, "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, echo=echo, json_serializer=json_text, pool_pre_ping=True, pool_size=10)
+
+
+def _driver_begin(raw: Any, statement: str) -> None:
+    """``BEGIN`` on the driver's connection: it starts every transaction (a third of the cost of
+    a one-write NGSI-LD batch's begin went to SQLAlchemy's statement execution). A listener's
+    error is not wrapped by SQLAlchemy, so the driver's is, as a statement's would be."""
+    try:
+        raw.execute(statement)
+    except sqlite3.Error as exc:
+        raise exc_module.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
 
 _WROTE = "cityos.wrote"
