@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         poller = threading.Thread(target=_outbox_poller, args=(rt, stop), daemon=True, name="outbox")
         stop_hub: Callable[[], None] | None = None
         leadership: Leadership | None = None
-        checkpointer = WalCheckpointer.for_engine(rt.engine)
+        checkpointer = WalCheckpointer.for_engine(rt.engine) if owned else None
 
         def start_background() -> None:
             nonlocal stop_hub

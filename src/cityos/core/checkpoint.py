@@ -18,6 +18,8 @@ import threading
 
 from sqlalchemy.engine import Engine
 
+from cityos.core.db import sqlite_file
+
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 0.02  # how often it looks (one PRAGMA); a checkpoint only after a commit
@@ -38,12 +40,8 @@ class WalCheckpointer:
     @classmethod
     def for_engine(cls, engine: Engine) -> WalCheckpointer | None:
         """One for an engine on a SQLite file; None for PostgreSQL and in-memory databases."""
-        if engine.dialect.name != "sqlite":
-            return None
-        database = engine.url.database
-        if not database or database == ":memory:" or database.startswith("file:"):
-            return None
-        return cls(database)
+        database = sqlite_file(engine)
+        return None if database is None else cls(database)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, daemon=True, name="wal-checkpoint")

@@ -163,14 +163,25 @@ def note_write(conn: Connection) -> None:
     conn.info[_WROTE] = True
 
 
-def driver_rows(conn: Connection, statement: str, params: Sequence[Any]) -> list[Any]:
+def sqlite_file(bind: Engine | Connection) -> str | None:
+    """The file of a SQLite database, or None (PostgreSQL, in memory, a ``file:`` URI): what
+    other processes can share, so what a cross-process lock or a checkpointer is about."""
+    if bind.dialect.name != "sqlite":
+        return None
+    database = bind.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def driver_rows(conn: Connection, statement: str, params: Sequence[Any]) -> Sequence[Any]:
     """The rows of a read in the driver's own SQL and paramstyle, run on the DBAPI connection of
     ``conn`` in its open transaction. For the statements of a hot path: it saves SQLAlchemy's
     execution context (about half the time of a small statement); nothing converts the values."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(statement, params)
-        return list(cursor.fetchall())
+        return cursor.fetchall()
     finally:
         cursor.close()
 

@@ -3,11 +3,10 @@
 They run once per group-commit batch of the NGSI-LD writer, inside the write lock that every
 process's writes wait for, so what they cost limits the updates per second of the whole
 machine. SQLAlchemy's compiled statements spend about twice the driver's time there (the
-expanding ``IN``, bind processors per row); these go through ``Connection.exec_driver_sql``,
-which keeps the statement events (a write marks the transaction as one that must commit)
-and the open transaction, and convert the values as the ORM columns would: ``data`` as the
-compact JSON text of ``core.db.json_text`` (JSONB on PostgreSQL), ``modified_at`` as
-``UTCDateTime`` stores it.
+expanding ``IN``, bind processors per row); these run on the driver's cursor in the open
+transaction (``core.db.driver_rows`` and ``driver_write``, which marks the transaction as one
+that wrote), and convert the values as the ORM columns would: ``data`` as the compact JSON text
+of ``core.db.json_text`` (JSONB on PostgreSQL), ``modified_at`` as ``UTCDateTime`` stores it.
 
 On SQLite the ``IN`` list is padded to a power of two (the last id repeated), so that a few
 statements serve every batch size from the driver's statement cache.
@@ -18,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -26,6 +26,14 @@ from cityos.core.db import driver_rows, driver_write, json_text, sqlite_timestam
 
 LOCATED = ("lon", "lat", "min_lon", "min_lat", "max_lon", "max_lat")
 _SELECT = "SELECT id, entity_id, type, data FROM hub_ngsi_entity WHERE tenant = {m} AND entity_id {ids} ORDER BY id"
+
+
+_SELECT_LOCKED = _SELECT.format(m="%s", ids="= ANY(%s)") + " FOR UPDATE"  # PostgreSQL
+
+
+@lru_cache(maxsize=16)
+def _select_in(size: int) -> str:
+    return _SELECT.format(m="?", ids=f"IN ({', '.join('?' * size)})")
 
 
 def _padded(ids: Sequence[str]) -> list[str]:
@@ -39,12 +47,10 @@ def select_many(connection: Connection, tenant: str, ids: Sequence[str]) -> list
     """(pk, entity id, type, data) of the entities of ``ids`` (sorted, not empty) in one tenant,
     by pk; locked for the update on PostgreSQL."""
     if connection.dialect.name == "postgresql":
-        sql = _SELECT.format(m="%s", ids="= ANY(%s)") + " FOR UPDATE"
-        found = driver_rows(connection, sql, (tenant, list(ids)))
+        found = driver_rows(connection, _SELECT_LOCKED, (tenant, list(ids)))
     else:
         padded = _padded(ids)
-        sql = _SELECT.format(m="?", ids=f"IN ({', '.join('?' * len(padded))})")
-        found = driver_rows(connection, sql, (tenant, *padded))
+        found = driver_rows(connection, _select_in(len(padded)), (tenant, *padded))
     return [
         (pk, entity_id, kind, json.loads(data) if isinstance(data, str | bytes) else data)
         for pk, entity_id, kind, data in found

@@ -48,7 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityos.core.db import BUSY_TIMEOUT_MS, WRITE_INTENT, WRITE_NOW
+from cityos.core.db import BUSY_TIMEOUT_MS, WRITE_INTENT, WRITE_NOW, sqlite_file
 
 MAX_BATCH = 128
 
@@ -108,11 +108,9 @@ class _Gate:
 
 def _gate_for(factory: sessionmaker[Session]) -> _Gate | None:
     bind = factory.kw.get("bind")
-    if bind is None or bind.dialect.name != "sqlite":
-        return None
-    database = bind.engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None  # one process only: nobody to take turns with
+    database = None if bind is None else sqlite_file(bind)
+    if database is None:
+        return None  # PostgreSQL, or a database no other process can open: nobody to take turns with
     try:
         return _Gate(database)
     except OSError:  # a directory it cannot write to: SQLite's busy handler alone, as before
