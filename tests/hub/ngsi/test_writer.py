@@ -182,6 +182,39 @@ def test_sqlite_writers_of_two_processes_take_turns_through_the_gate(isolated_ur
         engine.dispose()
 
 
+def test_writes_that_arrive_while_the_writer_waits_for_its_turn_join_the_batch(isolated_url: str) -> None:
+    """The batch is cut when the turn is had, not before the wait: a write that came in while
+    another process's writer held the turn commits in the same transaction as the first."""
+    if not isolated_url.startswith("sqlite"):
+        pytest.skip("the gate is SQLite's")
+    engine = make_engine(isolated_url)
+    writer = GroupWriter(make_sessionmaker(engine))
+    other = os.open(f"{engine.url.database}-ngsi-writers", os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def scenario() -> list[Any]:
+        fcntl.flock(other, fcntl.LOCK_EX)  # as another process's writer holds the turn
+        first = asyncio.ensure_future(writer.submit(_upsert("gw7", 1)))
+        while writer.waited == 0:  # the first write is waiting for the turn
+            await asyncio.sleep(0.005)
+        second = asyncio.ensure_future(writer.submit(_upsert("gw7", 2)))
+        await asyncio.sleep(0.05)
+        assert not first.done()
+        assert not second.done()
+        fcntl.flock(other, fcntl.LOCK_UN)
+        return list(await asyncio.gather(first, second))
+
+    try:
+        assert asyncio.run(scenario()) == [1, 2]
+        assert (writer.waited, writer.batches, writer.jobs) == (1, 1, 2)
+        with make_sessionmaker(engine)() as check:
+            assert len(store.entities_of_type(check, tenant="gw7", entity_type="Thing", limit=10, offset=0)) == 2
+    finally:
+        os.close(other)
+        writer.close()
+        store.forget_tenants()
+        engine.dispose()
+
+
 def test_a_failing_batch_gives_the_turn_back(isolated_url: str) -> None:
     if not isolated_url.startswith("sqlite"):
         pytest.skip("the gate is SQLite's")
