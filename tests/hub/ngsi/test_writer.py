@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityos.core.db import BUSY_TIMEOUT_MS, make_engine, make_sessionmaker
@@ -270,3 +271,53 @@ def test_loop_batches_keep_one_connection_and_give_it_back_able_to_wait(isolated
         writer.close()
         store.forget_tenants()
         engine.dispose()
+
+
+def test_a_batch_that_waits_for_the_lock_does_not_need_the_pool(isolated_url: str) -> None:
+    """The requests waiting for their batch may hold every pooled connection (a route's session
+    that read the caller's account) and more may be queueing for one; a batch that has to wait
+    for SQLite's write lock (or any batch on PostgreSQL) runs on the writer's own connection, so
+    it does not stall them all until the pool's timeout."""
+    engine = make_engine(isolated_url)
+    engine.pool._timeout = 1.0  # type: ignore[attr-defined]  # the default 30 s would hide nothing, only slowly
+    writer = GroupWriter(make_sessionmaker(engine))
+    held = []
+    queued: list[Any] = []
+    try:
+        assert asyncio.run(writer.submit(_upsert("gw8", 1))) == 1  # the writer has its connection
+        while True:  # every pooled connection taken
+            try:
+                held.append(engine.connect())
+            except PoolTimeout:
+                break
+
+        # another request queues for a connection: any the writer gave back would go to it
+        def wait_for_one() -> None:
+            try:
+                queued.append(engine.connect())
+            except PoolTimeout:
+                pass
+
+        waiter = threading.Thread(target=wait_for_one)
+        waiter.start()
+        blocker = None
+        if isolated_url.startswith("sqlite"):
+            import sqlite3
+
+            blocker = sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
+            blocker.execute("BEGIN IMMEDIATE")  # another connection has the write lock: the thread path
+            threading.Timer(0.3, blocker.rollback).start()
+        assert asyncio.run(writer.submit(_upsert("gw8", 2))) == 2
+        if blocker is not None:
+            assert writer.inline == 1  # the second batch waited for the lock in the worker thread
+            blocker.close()
+        waiter.join()
+        assert queued == []  # the writer gave nothing back to the pool
+    finally:
+        for conn in held + queued:
+            conn.close()
+        writer.close()
+        store.forget_tenants()
+        engine.dispose()
+    with make_sessionmaker(make_engine(isolated_url))() as check:
+        assert len(store.entities_of_type(check, tenant="gw8", entity_type="Thing", limit=10, offset=0)) == 2

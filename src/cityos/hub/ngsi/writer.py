@@ -47,10 +47,11 @@ from typing import Any
 
 import anyio
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityos.core.db import BUSY_TIMEOUT_MS, WRITE_INTENT, WRITE_NOW, sqlite_file
+from cityos.hub.ngsi.problems import retryable
 
 MAX_BATCH = 128
 
@@ -149,6 +150,7 @@ class GroupWriter:
         self._gate: _Gate | None = None
         self._gated = self._sqlite
         self._own: Connection | None = None
+        self._own_wait = True  # the own connection's busy timeout is the pool's (SQLite)
 
     def close(self) -> None:
         """Gives back the writer's own connection and closes the gate's file (the writer must be
@@ -243,42 +245,73 @@ class GroupWriter:
         """A batch whose plain run in the loop failed, again with savepoints (worker thread)."""
         self._run_savepoints(batch, self._locked())
 
-    def _locked(self, *, wait: bool = True) -> Session:
+    def _locked(self, *, wait: bool = True, again: bool = True) -> Session:
         """A session whose transaction holds SQLite's write lock (``wait=False``: or
-        OperationalError at once); on PostgreSQL an open transaction."""
-        own = None if wait else self._own_connection()
-        session = self.factory() if own is None else self.factory(bind=own)
+        OperationalError at once); on PostgreSQL an open transaction. It runs on the writer's
+        own connection (``_own_connection``) whenever there is one; when that connection turns
+        out to be dead (a database restart), once more on a new one, as the pool's pre-ping
+        would have done."""
+        own = self._own_connection()
         try:
             if own is None:
-                session.connection(execution_options={WRITE_INTENT: True, WRITE_NOW: not wait})
+                session = self.factory()
+                options = {WRITE_INTENT: True, WRITE_NOW: not wait}
             else:
-                session.connection(execution_options={WRITE_INTENT: True})  # its busy timeout is 0
+                self._own_waits(wait)
+                session = self.factory(bind=own)
+                options = {WRITE_INTENT: True}
         except BaseException:
-            session.close()
             if own is not None:
-                self._drop_own()  # a connection whose begin failed is not kept
+                self._drop_own()
+            raise
+        try:
+            session.connection(execution_options=options)
+        except BaseException as exc:
+            session.close()
+            if own is None:
+                raise
+            if isinstance(exc, OperationalError) and retryable(exc) and not own.invalidated:
+                if own.in_transaction():
+                    own.rollback()
+                raise  # SQLite's lock is taken: the connection stays, for the wait in the thread
+            self._drop_own()  # a connection whose begin failed otherwise is not kept
+            if again and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                return self._locked(wait=wait, again=False)
             raise
         return session
 
     def _own_connection(self) -> Connection | None:
-        """SQLite: the connection the event loop's batches run on, kept from batch to batch with
-        a busy timeout of 0, so that a batch neither checks a connection out of the pool nor
-        switches the timeout off and on (about a tenth of the time of a batch of seven). None
-        when the factory is bound to a connection of its own (tests' outer transactions)."""
+        """The connection every batch runs on, kept from batch to batch, so that a batch neither
+        checks a connection out of the pool nor (SQLite) switches the busy timeout off and on
+        (about a tenth of the time of a batch of seven). Above all the writer never waits for
+        the pool: the requests waiting for their batch may hold every pooled connection (a
+        route's session that read the caller's account), and a batch that needed one of them
+        stalled them all until the pool's timeout. None when the factory is bound to a
+        connection of its own (tests' outer transactions)."""
         bind = self.factory.kw.get("bind")
         if not isinstance(bind, Engine):
             return None
         if self._own is None or self._own.closed or self._own.invalidated:
             self._own = bind.connect()
-            self._own.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+            self._own_wait = True  # the pool's busy timeout
         return self._own
+
+    def _own_waits(self, wait: bool) -> None:
+        """SQLite: the own connection's busy timeout, 0 for a batch in the event loop (the lock at
+        once or OperationalError) and ``BUSY_TIMEOUT_MS`` for one in the worker thread."""
+        if not self._sqlite or self._own is None or wait == self._own_wait:
+            return
+        raw = self._own.connection.dbapi_connection
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS if wait else 0}")  # type: ignore[union-attr]
+        self._own_wait = wait
 
     def _drop_own(self) -> None:
         own, self._own = self._own, None
         if own is None:
             return
         try:
-            if not own.closed and not own.invalidated:  # the pool's other users wait for locks
+            if self._sqlite and not own.closed and not own.invalidated and not self._own_wait:
+                # the pool's other users wait for locks
                 own.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
         finally:
             own.close()
