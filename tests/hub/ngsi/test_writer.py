@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 from typing import Any
@@ -302,8 +303,6 @@ def test_a_batch_that_waits_for_the_lock_does_not_need_the_pool(isolated_url: st
         waiter.start()
         blocker = None
         if isolated_url.startswith("sqlite"):
-            import sqlite3
-
             blocker = sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
             blocker.execute("BEGIN IMMEDIATE")  # another connection has the write lock: the thread path
             threading.Timer(0.3, blocker.rollback).start()

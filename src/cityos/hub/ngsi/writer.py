@@ -178,8 +178,7 @@ class GroupWriter:
                         self.waited += 1
                         # shielded: when the task is cancelled, the thread still returns, then gate.give()
                         await anyio.to_thread.run_sync(gate.take)
-                    # cut after the wait: the writes that came in meanwhile go in this batch too
-                    batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                    batch = self._cut()  # after the wait: the writes that came in meanwhile go too
                     if self._sqlite:
                         await self._run_sqlite(batch)
                     else:
@@ -189,7 +188,7 @@ class GroupWriter:
                         gate.give()
             except BaseException as exc:  # the transaction itself failed: every write of it did
                 if not batch:  # failed while waiting for the turn
-                    batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                    batch = self._cut()
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(exc)
@@ -203,6 +202,10 @@ class GroupWriter:
                     job.future.set_result(job.value)
                 else:
                     job.future.set_exception(job.value)
+
+    def _cut(self) -> list[_Job]:
+        batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+        return batch
 
     async def _run_sqlite(self, batch: list[_Job]) -> None:
         """The batch, with this process's turn among the writers taken (see ``_drain``)."""
@@ -252,27 +255,21 @@ class GroupWriter:
         out to be dead (a database restart), once more on a new one, as the pool's pre-ping
         would have done."""
         own = self._own_connection()
+        if own is None:
+            session = self.factory()
+            options = {WRITE_INTENT: True, WRITE_NOW: not wait}
+        else:
+            session = self.factory(bind=own)
+            options = {WRITE_INTENT: True}
         try:
-            if own is None:
-                session = self.factory()
-                options = {WRITE_INTENT: True, WRITE_NOW: not wait}
-            else:
-                self._own_waits(wait)
-                session = self.factory(bind=own)
-                options = {WRITE_INTENT: True}
-        except BaseException:
             if own is not None:
-                self._drop_own()
-            raise
-        try:
+                self._own_waits(wait)
             session.connection(execution_options=options)
         except BaseException as exc:
             session.close()
             if own is None:
                 raise
             if isinstance(exc, OperationalError) and retryable(exc) and not own.invalidated:
-                if own.in_transaction():
-                    own.rollback()
                 raise  # SQLite's lock is taken: the connection stays, for the wait in the thread
             self._drop_own()  # a connection whose begin failed otherwise is not kept
             if again and isinstance(exc, DBAPIError) and exc.connection_invalidated:
