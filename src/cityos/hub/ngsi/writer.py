@@ -303,14 +303,14 @@ class GroupWriter:
         self._own_wait = wait
 
     def _drop_own(self) -> None:
-        own, self._own = self._own, None
+        own = self._own
         if own is None:
             return
         try:
-            if self._sqlite and not own.closed and not own.invalidated and not self._own_wait:
-                # the pool's other users wait for locks
-                own.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
+            if not own.closed and not own.invalidated:
+                self._own_waits(True)  # back in the pool, its other users wait for locks
         finally:
+            self._own = None
             own.close()
 
     def _run_savepoints(self, batch: list[_Job], session: Session) -> None:
